@@ -1,0 +1,42 @@
+-- Sessions and their append-only histories (SPEC §2).
+-- Times are milliseconds since the Unix epoch (server wall clock).
+
+CREATE TABLE sessions (
+  -- Internal key; its order is the order of creation (the queue's tie-breaker).
+  pk INTEGER PRIMARY KEY,
+  -- The opaque public id (SPEC §2: 96+ random bits, URL-safe).
+  id TEXT NOT NULL UNIQUE,
+  customer TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'ended')),
+  created_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  -- When the open session last became agent-less; NULL while an agent is attached (or ended).
+  -- Stored so that the awaiting queue keeps its order across a restart.
+  awaiting_since INTEGER,
+  -- Sequence number and date of the newest entry: the next entry takes last_seq + 1 and a date
+  -- no earlier than last_entry_at, even if the clock steps back.
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  last_entry_at INTEGER,
+  -- Bytes the history takes in an encoded Session message (SPEC §6 --max-history-bytes).
+  history_bytes INTEGER NOT NULL DEFAULT 0,
+  -- The later of the last entry and the customer's last detach (SPEC §6 --idle-timeout-seconds).
+  last_activity_at INTEGER NOT NULL
+) STRICT;
+
+-- The awaiting queue: oldest awaiting_since first, ties by creation.
+CREATE INDEX sessions_awaiting ON sessions (awaiting_since, pk)
+  WHERE state = 'open' AND awaiting_since IS NOT NULL;
+-- Open sessions per customer (--max-open-sessions).
+CREATE INDEX sessions_open_by_customer ON sessions (customer) WHERE state = 'open';
+-- The idle sweep.
+CREATE INDEX sessions_open_by_activity ON sessions (last_activity_at) WHERE state = 'open';
+
+CREATE TABLE entries (
+  session_pk INTEGER NOT NULL REFERENCES sessions (pk),
+  seq INTEGER NOT NULL,
+  date_ms INTEGER NOT NULL,
+  -- NULL for the customer's entries, the agent's id for an agent's.
+  agent TEXT,
+  text TEXT NOT NULL,
+  PRIMARY KEY (session_pk, seq)
+) STRICT, WITHOUT ROWID;

@@ -1,0 +1,105 @@
+import type { ChatContext, StreamPort } from './chat-context';
+import { ChatError } from './chat-error';
+import { encodedHistoryEntrySize, type Entry, type SessionSnapshot } from './entry';
+import type { SessionEvent } from './event-bus';
+import { openLiveSession } from './live-session';
+
+/** What a customer stream sends: the session it connected to, then agents' messages. */
+export type CustomerOutput = { kind: 'session'; session: SessionSnapshot } | { kind: 'agent-message'; entry: Entry };
+
+type Connection = { readonly sessionId: string; unsubscribe: () => void };
+
+const customer = { kind: 'customer' } as const;
+
+/**
+ * The state machine of one ChatCustomer stream (SPEC §3): disconnected until `init`, then
+ * connected to one session until `hangUp`, a takeover, or the end of the stream (`close`).
+ * Methods run one at a time (the transport awaits each request) and throw ChatError.
+ */
+export class CustomerConversation {
+  private connection: Connection | undefined;
+  private closed = false;
+  /** The last session this stream was connected to, for its log line. */
+  lastSessionId: string | undefined;
+
+  constructor(
+    private readonly ctx: ChatContext,
+    readonly customerId: string,
+    private readonly port: StreamPort<CustomerOutput>,
+  ) {}
+
+  /** Starts a new session (empty id) or resumes one of this customer's open sessions. */
+  async init(resumeSessionId: string): Promise<void> {
+    if (this.connection) throw new ChatError('failed-precondition', 'this stream is already in a session; hang up first');
+    const sessionId = resumeSessionId === '' ? await this.createSession() : await this.checkResumable(resumeSessionId);
+    await this.connect(sessionId);
+  }
+
+  /** Commits the customer's message and pushes it to the session's agents. */
+  async send(text: string): Promise<void> {
+    const { sessionId } = this.requireConnection('send a message');
+    const draft = { author: customer, text, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
+    const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.maxHistoryBytes);
+    this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
+  }
+
+  /** Ends the session for everyone; committed before any agent is told. The stream may init again. */
+  async hangUp(): Promise<void> {
+    const { sessionId } = this.requireConnection('hang up');
+    const { lastSeq } = await this.ctx.store.endSession(sessionId, this.ctx.now());
+    this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
+    this.detach();
+  }
+
+  /** The stream has ended, however it ended: detach, leaving the session open. Safe to call twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const sessionId = this.detach();
+    if (sessionId) await this.ctx.store.recordCustomerDetached(sessionId, this.ctx.now());
+  }
+
+  private async createSession(): Promise<string> {
+    const sessionId = this.ctx.newSessionId();
+    await this.ctx.store.createSession(sessionId, this.customerId, this.ctx.now(), this.ctx.limits.maxOpenSessions);
+    return sessionId;
+  }
+
+  private async checkResumable(sessionId: string): Promise<string> {
+    const session = await this.ctx.store.findSession(sessionId);
+    // Someone else's session looks exactly like a missing one: its existence is not revealed.
+    if (!session || session.customerId !== this.customerId) throw new ChatError('not-found', 'no such session');
+    if (session.state === 'ended') throw new ChatError('failed-precondition', 'the session has ended');
+    return sessionId;
+  }
+
+  private async connect(sessionId: string): Promise<void> {
+    const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event));
+    if (!live) throw new ChatError('failed-precondition', 'the session has ended');
+    if (this.closed) return live.unsubscribe();
+    this.connection = { sessionId, unsubscribe: live.unsubscribe };
+    this.lastSessionId = sessionId;
+    const takeOver = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
+    this.ctx.attachments.attachCustomer(sessionId, { id: this.port.id, takeOver })?.takeOver();
+    this.port.push({ kind: 'session', session: live.snapshot });
+    live.start();
+  }
+
+  private onEvent(event: SessionEvent): void {
+    if (event.kind === 'ended') this.detach();
+    else if (event.entry.author.kind === 'agent') this.port.push({ kind: 'agent-message', entry: event.entry });
+  }
+
+  /** Leaves the current session, if any; returns its id if this stream was still its customer stream. */
+  private detach(): string | undefined {
+    const connection = this.connection;
+    if (!connection) return undefined;
+    this.connection = undefined;
+    connection.unsubscribe();
+    return this.ctx.attachments.detachCustomer(connection.sessionId, this.port.id) ? connection.sessionId : undefined;
+  }
+
+  private requireConnection(action: string): Connection {
+    if (!this.connection) throw new ChatError('failed-precondition', `cannot ${action}: this stream is not in a session; send init first`);
+    return this.connection;
+  }
+}

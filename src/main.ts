@@ -1,0 +1,50 @@
+import { ConfigError, parseConfig, usage } from './config/config';
+import { createJsonLogger } from './log/logger';
+import { startServer } from './server/server';
+
+/** Exit code for an invalid flag or value (SPEC §7). */
+const EXIT_USAGE = 2;
+/** SPEC §7: exit within 10 s of SIGTERM/SIGINT, even if shutting down hangs. */
+const SHUTDOWN_DEADLINE_MS = 9000;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage() + '\n');
+    return;
+  }
+  let config;
+  try {
+    config = parseConfig(argv, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`support: ${err.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  const logger = createJsonLogger();
+  process.on('uncaughtException', (err) => {
+    logger.error('uncaught exception', { error: err.stack });
+    process.exit(1);
+  });
+  const server = await startServer(config, logger).catch((err: unknown) => {
+    logger.error('could not start', { error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info('shutting down', { signal });
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    server.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: err instanceof Error ? err.stack : String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+void main(process.argv.slice(2));

@@ -1,0 +1,98 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Config } from '../config/config';
+import { InProcessEventBus } from '../bus/in-process-event-bus';
+import { Attachments } from '../domain/attachments';
+import type { ChatContext } from '../domain/chat-context';
+import { newSessionId } from '../domain/session-id';
+import type { Logger } from '../log/logger';
+import { openDatabase } from '../storage/open-database';
+import { SqliteSessionStore } from '../storage/sqlite-session-store';
+import { createAgentHandler } from '../transport/agent-handler';
+import type { CallStream } from '../transport/call-stream';
+import { createCustomerHandler } from '../transport/customer-handler';
+import { createRequestParsers } from '../transport/request-schemas';
+import type { SupportServer } from '../../gen/support';
+import { addReflection } from './reflection';
+import { strictSupportService } from './support-service';
+import { serverOptions } from './server-options';
+
+/** A started server. */
+export type RunningServer = Readonly<{
+  host: string;
+  /** The bound port (the real one when the configuration asked for 0). */
+  port: number;
+  /** Stops taking calls, ends live streams with UNAVAILABLE, closes the database. Safe to call twice. */
+  shutdown: () => Promise<void>;
+}>;
+
+/** How long live calls get to receive their UNAVAILABLE status before connections are cut. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+/** Opens the database, registers Support, reflection and health, and listens (SPEC §7). */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const { db, migrations } = openDatabase({ file: config.db, sync: config.sqliteSync });
+  logger.info('database ready', { db: config.db, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
+  const store = new SqliteSessionStore(db);
+  const requeued = store.requeueAttendedSessions(new Date());
+  if (requeued > 0) logger.info('sessions back in the queue after restart', { sessions: requeued });
+
+  const chat: ChatContext = {
+    store,
+    bus: new InProcessEventBus(),
+    attachments: new Attachments(),
+    limits: { maxOpenSessions: config.maxOpenSessions, maxHistoryBytes: config.maxHistoryBytes },
+    now: () => new Date(),
+    newSessionId,
+  };
+  const liveCalls = new Set<CallStream<unknown, unknown>>();
+  const env = { logger, streamQueue: config.streamQueue, liveCalls };
+  const parsers = createRequestParsers(config.maxMessageBytes);
+  const server = new grpc.Server(serverOptions(config));
+  const implementation: SupportServer = {
+    chatCustomer: createCustomerHandler(chat, parsers, env),
+    chatAgent: createAgentHandler(chat, parsers, env),
+  };
+  server.addService(strictSupportService, implementation);
+  addReflection(server);
+  const health = new HealthImplementation({ '': 'SERVING', Support: 'SERVING' });
+  health.addToServer(server);
+
+  let port: number;
+  try {
+    port = await bind(server, config.host, config.port);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus('Support', 'NOT_SERVING');
+      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      for (const call of [...liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: 'the server is shutting down; resume the session shortly' });
+      // tryShutdown waits for every open stream (health watchers, clients that read nothing): cut them after a grace period.
+      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
+      server.forceShutdown();
+      // Let the conversations' detach (queued on their abort signals) reach the database first.
+      await new Promise((resolve) => setImmediate(resolve));
+      db.close();
+      logger.info('stopped');
+    })());
+  return { host: config.host, port, shutdown };
+}
+
+function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(hostPort(host, port), grpc.ServerCredentials.createInsecure(), (err, boundPort) =>
+      err ? reject(err) : resolve(boundPort),
+    ),
+  );
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,145 @@
+import type Database from 'better-sqlite3';
+import { ChatError } from '../domain/chat-error';
+import type { Author, Entry } from '../domain/entry';
+import type { EntryDraft, SessionRecord, SessionStore } from '../domain/session-store';
+
+type SessionRow = { pk: number; id: string; customer: string; state: 'open' | 'ended'; last_seq: number; last_entry_at: number | null; history_bytes: number };
+type EntryRow = { seq: number; date_ms: number; agent: string | null; text: string };
+
+/**
+ * The SQLite implementation of the storage port. better-sqlite3 is synchronous, so each method
+ * runs its transaction to completion before returning: no two streams interleave inside one.
+ * Every statement is prepared once, here.
+ */
+export class SqliteSessionStore implements SessionStore {
+  private readonly sql;
+
+  constructor(private readonly db: Database.Database) {
+    const sessionColumns = 'pk, id, customer, state, last_seq, last_entry_at, history_bytes';
+    this.sql = {
+      countOpen: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM sessions WHERE customer = ? AND state = 'open'"),
+      insertSession: db.prepare(
+        "INSERT INTO sessions (id, customer, state, created_at, awaiting_since, last_activity_at) VALUES (?, ?, 'open', ?, ?, ?)",
+      ),
+      sessionById: db.prepare<[string], SessionRow>(`SELECT ${sessionColumns} FROM sessions WHERE id = ?`),
+      history: db.prepare<[number], EntryRow>('SELECT seq, date_ms, agent, text FROM entries WHERE session_pk = ? ORDER BY seq'),
+      insertEntry: db.prepare('INSERT INTO entries (session_pk, seq, date_ms, agent, text) VALUES (?, ?, ?, ?, ?)'),
+      advanceSession: db.prepare(
+        'UPDATE sessions SET last_seq = ?, last_entry_at = ?, history_bytes = ?, last_activity_at = MAX(last_activity_at, ?) WHERE pk = ?',
+      ),
+      endSession: db.prepare("UPDATE sessions SET state = 'ended', ended_at = ?, awaiting_since = NULL WHERE pk = ?"),
+      nextAwaiting: db.prepare<[], { pk: number; id: string }>(
+        "SELECT pk, id FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL ORDER BY awaiting_since, pk LIMIT 1",
+      ),
+      markAttended: db.prepare("UPDATE sessions SET awaiting_since = NULL WHERE id = ? AND state = 'open'"),
+      markAwaiting: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE id = ? AND state = 'open'"),
+      customerDetached: db.prepare(
+        "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ? AND state = 'open'",
+      ),
+      idle: db.prepare<[number, number], { id: string }>(
+        "SELECT id FROM sessions WHERE state = 'open' AND last_activity_at <= ? ORDER BY last_activity_at LIMIT ?",
+      ),
+      maxAwaitingSince: db.prepare<[], { t: number | null }>("SELECT MAX(awaiting_since) AS t FROM sessions WHERE state = 'open'"),
+      requeueAttended: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE state = 'open' AND awaiting_since IS NULL"),
+    };
+  }
+
+  async createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {
+    this.db.transaction(() => {
+      if (this.sql.countOpen.get(customerId)!.n >= maxOpen) {
+        throw new ChatError('resource-exhausted', `this customer already has ${maxOpen} open sessions; hang one up first`);
+      }
+      const t = now.getTime();
+      this.sql.insertSession.run(id, customerId, t, t, t);
+    }).immediate();
+  }
+
+  async findSession(id: string): Promise<SessionRecord | undefined> {
+    const row = this.sql.sessionById.get(id);
+    return row && toRecord(row);
+  }
+
+  async readSession(id: string): Promise<{ session: SessionRecord; history: Entry[] } | undefined> {
+    // One read transaction, so the history matches last_seq exactly.
+    return this.db.transaction(() => {
+      const row = this.sql.sessionById.get(id);
+      return row && { session: toRecord(row), history: this.sql.history.all(row.pk).map(toEntry) };
+    }).deferred();
+  }
+
+  async appendEntry(sessionId: string, draft: EntryDraft, now: Date, maxHistoryBytes: number): Promise<Entry> {
+    return this.db.transaction(() => {
+      const row = this.openSession(sessionId);
+      // The date never decreases within a session, even if the wall clock steps back.
+      const date = new Date(Math.max(now.getTime(), row.last_entry_at ?? 0));
+      const historyBytes = row.history_bytes + draft.encodedSize(date);
+      if (historyBytes > maxHistoryBytes) {
+        throw new ChatError('resource-exhausted', `the session's history would pass ${maxHistoryBytes} bytes`);
+      }
+      const seq = row.last_seq + 1;
+      const agent = draft.author.kind === 'agent' ? draft.author.agentId : null;
+      this.sql.insertEntry.run(row.pk, seq, date.getTime(), agent, draft.text);
+      this.sql.advanceSession.run(seq, date.getTime(), historyBytes, date.getTime(), row.pk);
+      return { seq, date, author: draft.author, text: draft.text };
+    }).immediate();
+  }
+
+  async endSession(sessionId: string, now: Date): Promise<{ lastSeq: number }> {
+    return this.db.transaction(() => {
+      const row = this.openSession(sessionId);
+      this.sql.endSession.run(now.getTime(), row.pk);
+      return { lastSeq: row.last_seq };
+    }).immediate();
+  }
+
+  async takeNextAwaiting(): Promise<string | undefined> {
+    return this.db.transaction(() => {
+      const next = this.sql.nextAwaiting.get();
+      if (next) this.sql.markAttended.run(next.id);
+      return next?.id;
+    }).immediate();
+  }
+
+  async markAttended(sessionId: string): Promise<void> {
+    this.sql.markAttended.run(sessionId);
+  }
+
+  async markAwaiting(sessionId: string, now: Date): Promise<void> {
+    this.sql.markAwaiting.run(now.getTime(), sessionId);
+  }
+
+  async recordCustomerDetached(sessionId: string, now: Date): Promise<void> {
+    this.sql.customerDetached.run(now.getTime(), sessionId);
+  }
+
+  async findIdleSessions(cutoff: Date, limit: number): Promise<string[]> {
+    return this.sql.idle.all(cutoff.getTime(), limit).map((row) => row.id);
+  }
+
+  /**
+   * At start-up no stream is attached: the sessions whose agents left when the server stopped
+   * rejoin the queue behind those that were awaiting already, in order of creation (SPEC §2).
+   */
+  requeueAttendedSessions(now: Date): number {
+    return this.db.transaction(() => {
+      const behindAll = Math.max(now.getTime(), this.sql.maxAwaitingSince.get()!.t ?? 0);
+      return this.sql.requeueAttended.run(behindAll).changes;
+    }).immediate();
+  }
+
+  private openSession(sessionId: string): SessionRow {
+    const row = this.sql.sessionById.get(sessionId);
+    if (!row) throw new ChatError('not-found', 'no such session');
+    if (row.state !== 'open') throw new ChatError('failed-precondition', 'the session has ended');
+    return row;
+  }
+}
+
+function toRecord(row: SessionRow): SessionRecord {
+  return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.last_seq };
+}
+
+function toEntry(row: EntryRow): Entry {
+  const author: Author = row.agent === null ? { kind: 'customer' } : { kind: 'agent', agentId: row.agent };
+  return { seq: row.seq, date: new Date(row.date_ms), author, text: row.text };
+}

@@ -1,0 +1,106 @@
+import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { CallStatus } from './grpc-status';
+import { resetCall } from './reset-call';
+
+/** How long a stream that was ended may wait for a client that reads nothing before it is reset (SPEC §6). */
+const RESET_AFTER_END_MS = 30_000;
+
+let lastCallId = 0;
+
+/**
+ * The one adapter between a grpc-js duplex call and a handler: requests come in as an async
+ * iterable (read one at a time, so HTTP/2 flow control pushes back on a fast sender); responses go
+ * out through a bounded queue that waits for `drain`. `signal` fires exactly once, however the call
+ * ends (half-close, error, client cancel, takeover, shutdown); cleanup hangs off it.
+ */
+export class CallStream<Req, Res> {
+  /** Unique per call in this process. */
+  readonly id = ++lastCallId;
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  private readonly queue: Res[] = [];
+  private waitingForDrain = false;
+  private final: CallStatus | undefined;
+
+  constructor(
+    private readonly call: ServerDuplexStream<Req, Res>,
+    private readonly queueLimit: number,
+    private readonly onEnd: (status: CallStatus) => void,
+  ) {
+    // grpc-js may report 'cancelled' after a normal end too (it is how it signals completion).
+    call.on('cancelled', () => this.conclude({ code: Status.CANCELLED, details: 'cancelled by the client' }));
+  }
+
+  /** The requests in the order sent; ends on half-close or when the call ends. */
+  async *requests(): AsyncGenerator<Req> {
+    // Node's default stream iterator destroys the stream when the input ends, which would drop the
+    // responses and status still to be written after a half-close.
+    const iterator = this.call.iterator({ destroyOnReturn: false }) as AsyncIterator<Req>;
+    const ended = new Promise<IteratorResult<Req>>((resolve) =>
+      this.signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true }),
+    );
+    try {
+      while (!this.signal.aborted) {
+        const next = await Promise.race([iterator.next(), ended]);
+        if (next.done) return;
+        yield next.value;
+      }
+    } catch {
+      // The call was destroyed under the iterator (client cancel): 'cancelled' concludes it.
+    }
+  }
+
+  /** Queues a response; a client that lets `queueLimit` responses pile up is cut off. */
+  push(response: Res): void {
+    if (this.final) return;
+    if (this.queue.length >= this.queueLimit) {
+      this.queue.length = 0; // the client resumes and finds all of it in the history
+      this.end({
+        code: Status.RESOURCE_EXHAUSTED,
+        details: `the client did not read its last ${this.queueLimit} responses; resume the session to catch up`,
+      });
+      return;
+    }
+    this.queue.push(response);
+    this.flush();
+  }
+
+  /**
+   * Ends the call with `status` after the queued responses (written at once: at most
+   * `queueLimit`). Later calls are ignored. A client that still reads nothing is reset after 30 s.
+   */
+  end(status: CallStatus): void {
+    if (this.final) return;
+    for (const response of this.queue.splice(0)) this.call.write(response);
+    if (status.code === Status.OK) this.call.end();
+    else this.call.emit('error', { code: status.code, details: status.details });
+    this.conclude(status);
+    const reset = setTimeout(() => resetCall(this.call as ServerDuplexStream<unknown, unknown>), RESET_AFTER_END_MS);
+    reset.unref();
+    this.call.once('close', () => clearTimeout(reset));
+  }
+
+  /** The status the call ended with, once it has. */
+  get endStatus(): CallStatus | undefined {
+    return this.final;
+  }
+
+  private flush(): void {
+    while (!this.waitingForDrain && this.queue.length > 0) {
+      if (!this.call.write(this.queue.shift()!)) {
+        this.waitingForDrain = true;
+        this.call.once('drain', () => {
+          this.waitingForDrain = false;
+          if (!this.final) this.flush();
+        });
+      }
+    }
+  }
+
+  private conclude(status: CallStatus): void {
+    if (this.final) return;
+    this.final = status;
+    this.controller.abort();
+    this.onEnd(status);
+  }
+}

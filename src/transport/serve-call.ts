@@ -1,0 +1,55 @@
+import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from '../log/logger';
+import { CallStream } from './call-stream';
+import { statusName, toCallStatus } from './grpc-status';
+import { authenticate, type Identity } from './identity';
+
+/** What every chat call shares: the logger, the outbound queue limit, and the set of live calls (for shutdown). */
+export type CallEnvironment = Readonly<{
+  logger: Logger;
+  streamQueue: number;
+  liveCalls: Set<CallStream<unknown, unknown>>;
+}>;
+
+/** The body of a call: runs until the client half-closes; `sessionOf` tells the log line the session. */
+export type CallBody<Req, Res> = (
+  stream: CallStream<Req, Res>,
+  identity: Identity,
+  reportSession: (sessionOf: () => string | undefined) => void,
+) => Promise<void>;
+
+/**
+ * Runs one bidirectional chat call: authenticates it from the metadata alone (before reading any
+ * request), logs its start and end, runs `body`, and ends the call with OK or the status of what
+ * it threw. Unexpected errors become INTERNAL, logged with their stack, never shown to the client.
+ */
+export async function serveCall<Req, Res>(
+  call: ServerDuplexStream<Req, Res>,
+  env: CallEnvironment,
+  role: Identity['role'],
+  body: CallBody<Req, Res>,
+): Promise<void> {
+  const startedAt = performance.now();
+  const fields = { method: call.getPath(), peer: call.getPeer(), user: undefined as string | undefined };
+  let sessionOf: () => string | undefined = () => undefined;
+  const stream = new CallStream(call, env.streamQueue, (status) => {
+    env.liveCalls.delete(stream as CallStream<unknown, unknown>);
+    const duration_ms = Math.round(performance.now() - startedAt);
+    env.logger.info('stream ended', { ...fields, session: sessionOf(), code: statusName(status.code), duration_ms });
+  });
+  env.liveCalls.add(stream as CallStream<unknown, unknown>);
+  try {
+    const identity = authenticate(call.metadata, role);
+    fields.user = identity.userId;
+    env.logger.info('stream started', fields);
+    await body(stream, identity, (report) => (sessionOf = report));
+    stream.end({ code: Status.OK, details: 'OK' });
+  } catch (err) {
+    if (!fields.user) env.logger.info('stream started', fields);
+    const status = toCallStatus(err);
+    if (status.code === Status.INTERNAL) {
+      env.logger.error('stream failed', { ...fields, session: sessionOf(), error: err instanceof Error ? err.stack : String(err) });
+    }
+    stream.end(status);
+  }
+}
