@@ -17,12 +17,18 @@ export type Config = Readonly<{
 /** Thrown for a bad flag or value; main prints its message on one line and exits with 2. */
 export class ConfigError extends Error {}
 
-const count = (min: number) => z.coerce.number().int().min(min).max(Number.MAX_SAFE_INTEGER);
+/** A whole number written in decimal digits (z.coerce alone would read "" as 0). */
+const count = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
 
 /** One row per option: its flag (`--max-message-bytes`), variable (`SUPPORT_MAX_MESSAGE_BYTES`) and rule. */
 const options = {
   host: { schema: z.string().trim().min(1), default: '127.0.0.1', help: 'address to listen on' },
-  port: { schema: count(0).max(65535), default: '12345', help: 'TCP port, 0 picks a free one' },
+  port: { schema: count(0, 65535), default: '12345', help: 'TCP port, 0 picks a free one' },
   db: { schema: z.string().trim().min(1), default: './data/support.db', help: 'SQLite database file' },
   maxMessageBytes: { schema: count(1), default: '8192', help: 'largest message text, in UTF-8 bytes' },
   maxHistoryBytes: { schema: count(1), default: '2097152', help: "largest encoded history of a session" },
@@ -75,7 +81,9 @@ function parseFlags(argv: readonly string[]): Map<OptionName, string> {
     if (!match || !name) throw new ConfigError(`unknown flag ${JSON.stringify(arg)} (see --help)`);
     if (flags.has(name)) throw new ConfigError(`flag --${match[1]} given more than once`);
     const value = match[2] ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`flag --${match[1]} needs a value`);
+    if (value === undefined || (match[2] === undefined && value.startsWith('--'))) {
+      throw new ConfigError(`flag --${match[1]} needs a value`);
+    }
     flags.set(name, value);
   }
   return flags;

@@ -1,5 +1,4 @@
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import type { Config } from '../config/config';
 import { InProcessEventBus } from '../bus/in-process-event-bus';
 import { Attachments } from '../domain/attachments';
@@ -13,6 +12,7 @@ import type { CallStream } from '../transport/call-stream';
 import { createCustomerHandler } from '../transport/customer-handler';
 import { createRequestParsers } from '../transport/request-schemas';
 import type { SupportServer } from '../../gen/support';
+import { HealthService } from './health-service';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { serverOptions } from './server-options';
@@ -55,7 +55,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   };
   server.addService(strictSupportService, implementation);
   addReflection(server);
-  const health = new HealthImplementation({ '': 'SERVING', Support: 'SERVING' });
+  const health = new HealthService();
   health.addToServer(server);
 
   let port: number;
@@ -70,11 +70,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus('Support', 'NOT_SERVING');
-      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      health.stopServing();
+      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve())); // refuses new calls
       for (const call of [...liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: 'the server is shutting down; resume the session shortly' });
-      // tryShutdown waits for every open stream (health watchers, clients that read nothing): cut them after a grace period.
+      // tryShutdown waits for every open stream; cut those whose clients read nothing after a grace period.
       await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
       server.forceShutdown();
       // Let the conversations' detach (queued on their abort signals) reach the database first.

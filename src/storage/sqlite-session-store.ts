@@ -122,7 +122,8 @@ export class SqliteSessionStore implements SessionStore {
    */
   requeueAttendedSessions(now: Date): number {
     return this.db.transaction(() => {
-      const behindAll = Math.max(now.getTime(), this.sql.maxAwaitingSince.get()!.t ?? 0);
+      // Strictly later than every awaiting session, or ties would put older attended sessions first.
+      const behindAll = Math.max(now.getTime(), (this.sql.maxAwaitingSince.get()!.t ?? 0) + 1);
       return this.sql.requeueAttended.run(behindAll).changes;
     }).immediate();
   }

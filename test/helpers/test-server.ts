@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig, type Config } from '../../src/config/config';
+import { createJsonLogger, type Logger } from '../../src/log/logger';
+import { startServer, type RunningServer } from '../../src/server/server';
+
+/** A fresh temporary folder, removed by `removeTempDir`. */
+export function makeTempDir(prefix = 'support-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeTempDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A real server, in this process, on 127.0.0.1 port 0 with a SQLite file in a temp folder. */
+export type TestServer = {
+  readonly address: string;
+  readonly dbFile: string;
+  readonly config: Config;
+  /** JSON log lines written so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Stops the server (as on SIGTERM) and starts a new one on the same database. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/** Starts a test server; `flags` are command-line flags, as a user would pass them. */
+export async function startTestServer(flags: string[] = [], dir = makeTempDir()): Promise<TestServer> {
+  const dbFile = path.join(dir, 'support.db');
+  const config = parseConfig(['--port', '0', '--db', dbFile, ...flags], {});
+  const logs: Record<string, unknown>[] = [];
+  const logger: Logger = createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+  let running: RunningServer | undefined = await startServer(config, logger);
+  const server: TestServer = {
+    get address() {
+      if (!running) throw new Error('the test server is stopped');
+      return `127.0.0.1:${running.port}`;
+    },
+    dbFile,
+    config,
+    logs,
+    async restart() {
+      await running?.shutdown();
+      running = await startServer(parseConfig(['--port', '0', '--db', dbFile, ...flags], {}), logger);
+    },
+    async stop() {
+      await running?.shutdown();
+      running = undefined;
+      removeTempDir(dir);
+    },
+  };
+  return server;
+}

@@ -1,0 +1,132 @@
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { ChatError } from '../../src/domain/chat-error';
+import { encodedHistoryEntrySize, type Author } from '../../src/domain/entry';
+import type { EntryDraft } from '../../src/domain/session-store';
+import { openDatabase } from '../../src/storage/open-database';
+import { SqliteSessionStore } from '../../src/storage/sqlite-session-store';
+import { makeTempDir, removeTempDir } from '../helpers/test-server';
+
+let dir: string;
+let db: Database.Database;
+let store: SqliteSessionStore;
+const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms);
+const customer: Author = { kind: 'customer' };
+const draft = (text: string, author: Author = customer): EntryDraft => ({
+  author,
+  text,
+  encodedSize: (date) => encodedHistoryEntrySize(date, author, text),
+});
+const BIG = 1 << 30;
+
+beforeEach(() => {
+  dir = makeTempDir();
+  db = openDatabase({ file: path.join(dir, 'db', 'support.db'), sync: 'normal' }).db;
+  store = new SqliteSessionStore(db);
+});
+
+afterEach(() => {
+  db.close();
+  removeTempDir(dir);
+});
+
+async function expectChatError(promise: Promise<unknown>, kind: ChatError['kind']): Promise<void> {
+  await expect(promise).rejects.toBeInstanceOf(ChatError);
+  await expect(promise).rejects.toMatchObject({ kind });
+}
+
+describe('SqliteSessionStore', () => {
+  test('entries get sequence numbers 1, 2, 3 per session and come back in order', async () => {
+    await store.createSession('a', 'joe', at(0), 10);
+    await store.createSession('b', 'joe', at(0), 10);
+    expect((await store.appendEntry('a', draft('one'), at(1), BIG)).seq).toBe(1);
+    expect((await store.appendEntry('b', draft('other'), at(1), BIG)).seq).toBe(1);
+    const agent: Author = { kind: 'agent', agentId: 'agent-x' };
+    expect((await store.appendEntry('a', draft('two', agent), at(2), BIG)).seq).toBe(2);
+    const read = await store.readSession('a');
+    expect(read?.session).toEqual({ id: 'a', customerId: 'joe', state: 'open', lastSeq: 2 });
+    expect(read?.history).toEqual([
+      { seq: 1, date: at(1), author: customer, text: 'one' },
+      { seq: 2, date: at(2), author: agent, text: 'two' },
+    ]);
+  });
+
+  test('an entry date never goes back within a session, even when the clock does', async () => {
+    await store.createSession('a', 'joe', at(0), 10);
+    await store.appendEntry('a', draft('one'), at(5000), BIG);
+    const second = await store.appendEntry('a', draft('two'), at(1000), BIG);
+    expect(second.date).toEqual(at(5000));
+    const third = await store.appendEntry('a', draft('three'), at(6000), BIG);
+    expect(third.date).toEqual(at(6000));
+  });
+
+  test('the history limit refuses the entry that would pass it, and accepts one that reaches it exactly', async () => {
+    await store.createSession('a', 'joe', at(0), 10);
+    const size = encodedHistoryEntrySize(at(1), customer, 'hello');
+    await store.appendEntry('a', draft('hello'), at(1), size * 2);
+    await store.appendEntry('a', draft('hello'), at(1), size * 2);
+    await expectChatError(store.appendEntry('a', draft('hello'), at(1), size * 3 - 1), 'resource-exhausted');
+    expect((await store.readSession('a'))?.history).toHaveLength(2);
+  });
+
+  test('a customer cannot open more than maxOpen sessions; ended ones do not count', async () => {
+    await store.createSession('a', 'joe', at(0), 2);
+    await store.createSession('b', 'joe', at(0), 2);
+    await expectChatError(store.createSession('c', 'joe', at(0), 2), 'resource-exhausted');
+    await store.createSession('d', 'ann', at(0), 2);
+    await store.endSession('a', at(1));
+    await store.createSession('c', 'joe', at(2), 2);
+  });
+
+  test('ending returns the last sequence number; an ended session takes no entries and cannot end twice', async () => {
+    await store.createSession('a', 'joe', at(0), 10);
+    await store.appendEntry('a', draft('one'), at(1), BIG);
+    expect(await store.endSession('a', at(2))).toEqual({ lastSeq: 1 });
+    await expectChatError(store.appendEntry('a', draft('late'), at(3), BIG), 'failed-precondition');
+    await expectChatError(store.endSession('a', at(3)), 'failed-precondition');
+    expect((await store.findSession('a'))?.state).toBe('ended');
+  });
+
+  test('the queue gives the session awaiting longest, each only once, and skips ended ones', async () => {
+    await store.createSession('a', 'joe', at(1), 10);
+    await store.createSession('b', 'ann', at(2), 10);
+    await store.createSession('c', 'bob', at(2), 10);
+    await store.endSession('b', at(3));
+    expect(await store.takeNextAwaiting()).toBe('a');
+    expect(await store.takeNextAwaiting()).toBe('c');
+    expect(await store.takeNextAwaiting()).toBeUndefined();
+  });
+
+  test('a session whose last agent left goes to the end of the queue; an ended one does not return', async () => {
+    await store.createSession('a', 'joe', at(1), 10);
+    await store.createSession('b', 'ann', at(2), 10);
+    expect(await store.takeNextAwaiting()).toBe('a');
+    await store.markAwaiting('a', at(3));
+    expect(await store.takeNextAwaiting()).toBe('b');
+    await store.endSession('b', at(4));
+    await store.markAwaiting('b', at(5));
+    expect(await store.takeNextAwaiting()).toBe('a');
+    expect(await store.takeNextAwaiting()).toBeUndefined();
+  });
+
+  test('at start-up attended sessions join the queue behind the awaiting ones, in order of creation', async () => {
+    for (const [id, t] of [['s1', 1], ['s2', 2], ['s3', 3], ['s4', 4]] as const) await store.createSession(id, `c-${id}`, at(t), 10);
+    await store.markAttended('s3');
+    await store.markAttended('s1');
+    await store.markAwaiting('s2', at(10)); // s2 became agent-less again later than s4
+    expect(store.requeueAttendedSessions(at(5))).toBe(2);
+    const order = [];
+    for (let id = await store.takeNextAwaiting(); id; id = await store.takeNextAwaiting()) order.push(id);
+    expect(order).toEqual(['s4', 's2', 's1', 's3']);
+  });
+
+  test('idle sessions are those whose last entry and customer detach are both older than the cutoff', async () => {
+    await store.createSession('a', 'joe', at(0), 10);
+    await store.createSession('b', 'ann', at(0), 10);
+    await store.createSession('c', 'bob', at(0), 10);
+    await store.appendEntry('b', draft('hi'), at(100), BIG);
+    await store.recordCustomerDetached('c', at(100));
+    expect(await store.findIdleSessions(at(50), 10)).toEqual(['a']);
+    expect((await store.findIdleSessions(at(100), 10)).sort()).toEqual(['a', 'b', 'c']);
+  });
+});
