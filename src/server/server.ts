@@ -13,6 +13,7 @@ import { createCustomerHandler } from '../transport/customer-handler';
 import { createRequestParsers } from '../transport/request-schemas';
 import type { SupportServer } from '../../gen/support';
 import { HealthService } from './health-service';
+import { startIdleSweeper } from './idle-sweeper';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { serverOptions } from './server-options';
@@ -65,12 +66,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     db.close();
     throw err;
   }
+  const stopIdleSweeper = startIdleSweeper(chat, config.idleTimeoutSeconds * 1000, logger);
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port });
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
       health.stopServing();
+      stopIdleSweeper();
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve())); // refuses new calls
       for (const call of [...liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: 'the server is shutting down; resume the session shortly' });
       // tryShutdown waits for every open stream; cut those whose clients read nothing after a grace period.

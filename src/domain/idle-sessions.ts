@@ -1,0 +1,29 @@
+import type { ChatContext } from './chat-context';
+import { ChatError } from './chat-error';
+
+/** How many idle sessions one sweep ends at most, so that a backlog never blocks the event loop for long. */
+const SWEEP_BATCH = 500;
+
+/**
+ * Ends the open sessions that no customer is attached to and whose last activity (last entry, or
+ * the customer detaching) is at least `idleTimeoutMs` old (SPEC §6); their agents get
+ * session_ended. Works from the database, so time while the server was down counts. Returns how
+ * many sessions it ended.
+ */
+export async function endIdleSessions(ctx: ChatContext, idleTimeoutMs: number): Promise<number> {
+  const now = ctx.now();
+  const candidates = await ctx.store.findIdleSessions(new Date(now.getTime() - idleTimeoutMs), SWEEP_BATCH);
+  let ended = 0;
+  for (const sessionId of candidates) {
+    if (ctx.attachments.hasCustomer(sessionId)) continue; // attached customers are never idle
+    try {
+      const { lastSeq } = await ctx.store.endSession(sessionId, now);
+      ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
+      ended++;
+    } catch (err) {
+      // The customer hung up meanwhile: nothing left to do for this one.
+      if (!(err instanceof ChatError && err.kind === 'failed-precondition')) throw err;
+    }
+  }
+  return ended;
+}

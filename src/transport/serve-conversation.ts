@@ -1,0 +1,46 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { StreamPort } from '../domain/chat-context';
+import { toCallStatus } from './grpc-status';
+import type { Identity } from './identity';
+import { serveCall, type CallEnvironment } from './serve-call';
+
+/** What both conversations offer the transport. */
+export interface Conversation {
+  readonly lastSessionId: string | undefined;
+  close(): Promise<void>;
+}
+
+/** How one method binds its conversation to a call. */
+export type ConversationMethod<Req, Res, Output, C extends Conversation> = Readonly<{
+  role: Identity['role'];
+  open: (userId: string, port: StreamPort<Output>) => C;
+  toResponse: (output: Output) => Res;
+  /** Validates one request and applies it; throws ChatError. */
+  apply: (conversation: C, request: Req) => Promise<void>;
+}>;
+
+/**
+ * A grpc-js handler that runs a conversation over a call: outputs become responses on the bounded
+ * queue, a takeover ends the call with the domain's status, requests are applied one at a time in
+ * the order sent, and however the call ends the conversation is closed exactly once.
+ */
+export function serveConversation<Req, Res, Output, C extends Conversation>(
+  env: CallEnvironment,
+  method: ConversationMethod<Req, Res, Output, C>,
+): (call: ServerDuplexStream<Req, Res>) => Promise<void> {
+  return (call) =>
+    serveCall(call, env, method.role, async (stream, identity, reportSession) => {
+      const conversation = method.open(identity.userId, {
+        id: stream.id,
+        push: (output) => stream.push(method.toResponse(output)),
+        abort: (error) => stream.end(toCallStatus(error)),
+      });
+      reportSession(() => conversation.lastSessionId);
+      stream.signal.addEventListener('abort', () => {
+        conversation.close().catch((err: unknown) =>
+          env.logger.error('detaching a stream failed', { user: identity.userId, error: err instanceof Error ? err.stack : String(err) }),
+        );
+      });
+      for await (const request of stream.requests()) await method.apply(conversation, request);
+    });
+}
