@@ -31,22 +31,45 @@ export class CallStream<Req, Res> {
     call.on('cancelled', () => this.conclude({ code: Status.CANCELLED, details: 'cancelled by the client' }));
   }
 
-  /** The requests in the order sent; ends on half-close or when the call ends. */
+  /**
+   * The requests in the order sent; ends on half-close or when the call ends. The call is paused
+   * while a request waits, so HTTP/2 flow control pushes back on a client that sends faster than
+   * its requests are handled. (Node's own stream iterator is not used: it destroys the call when
+   * an error status is emitted, dropping the responses still queued before that status.)
+   */
   async *requests(): AsyncGenerator<Req> {
-    // Node's default stream iterator destroys the stream when the input ends, which would drop the
-    // responses and status still to be written after a half-close.
-    const iterator = this.call.iterator({ destroyOnReturn: false }) as AsyncIterator<Req>;
-    const ended = new Promise<IteratorResult<Req>>((resolve) =>
-      this.signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true }),
-    );
+    const waiting: Req[] = [];
+    let inputEnded = false;
+    let wake: (() => void) | undefined;
+    const onData = (request: Req) => {
+      waiting.push(request);
+      this.call.pause();
+      wake?.();
+    };
+    const onEnd = () => {
+      inputEnded = true;
+      wake?.();
+    };
+    this.call.on('data', onData);
+    this.call.on('end', onEnd);
+    this.signal.addEventListener('abort', onEnd);
     try {
-      while (!this.signal.aborted) {
-        const next = await Promise.race([iterator.next(), ended]);
-        if (next.done) return;
-        yield next.value;
+      for (;;) {
+        const request = waiting.shift();
+        if (request !== undefined) {
+          if (waiting.length === 0) this.call.resume();
+          yield request;
+        } else if (inputEnded || this.signal.aborted) {
+          return;
+        } else {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
       }
-    } catch {
-      // The call was destroyed under the iterator (client cancel): 'cancelled' concludes it.
+    } finally {
+      this.call.off('data', onData);
+      this.call.off('end', onEnd);
+      this.signal.removeEventListener('abort', onEnd);
     }
   }
 

@@ -21,8 +21,8 @@ export type TestServer = {
   readonly config: Config;
   /** JSON log lines written so far. */
   readonly logs: Record<string, unknown>[];
-  /** Stops the server (as on SIGTERM) and starts a new one on the same database. */
-  restart(): Promise<void>;
+  /** Stops the server (as on SIGTERM) and starts a new one on the same database, after `whileDown` if given. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -41,8 +41,10 @@ export async function startTestServer(flags: string[] = [], dir = makeTempDir())
     dbFile,
     config,
     logs,
-    async restart() {
+    async restart(whileDown) {
       await running?.shutdown();
+      running = undefined;
+      await whileDown?.();
       running = await startServer(parseConfig(['--port', '0', '--db', dbFile, ...flags], {}), logger);
     },
     async stop() {

@@ -1,0 +1,168 @@
+import { status } from '@grpc/grpc-js';
+import { Session, type SupportClient } from '../gen/support';
+import { AgentStream, connect, CustomerStream, describeAgentResponse } from './helpers/chat-client';
+import { startTestServer, type TestServer } from './helpers/test-server';
+import { waitFor } from './helpers/wait';
+
+let server: TestServer | undefined;
+let clients: SupportClient[] = [];
+
+async function serve(flags: string[]): Promise<SupportClient> {
+  server = await startTestServer(flags);
+  return client();
+}
+
+function client(): SupportClient {
+  const c = connect(server!.address);
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  clients.forEach((c) => c.close());
+  clients = [];
+  await server?.stop();
+  server = undefined;
+});
+
+describe('--max-message-bytes', () => {
+  test('a text of exactly the limit in UTF-8 bytes is accepted; one byte more fails with INVALID_ARGUMENT', async () => {
+    const c = await serve(['--max-message-bytes', '10']);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(c, 'agent-a');
+    await agent.accept(sessionId);
+    customer.send('ééééé'); // 10 bytes in 5 characters
+    expect(describeAgentResponse(await agent.next())).toBe('customer: ééééé');
+    agent.send('0123456789');
+    agent.send('0123456789a');
+    expect(await agent.endCode()).toBe(status.INVALID_ARGUMENT);
+    customer.send('éééééa');
+    expect(await customer.endCode()).toBe(status.INVALID_ARGUMENT);
+
+    const check = new CustomerStream(c, 'joe');
+    expect((await check.init(sessionId)).history.map((e) => e.entry?.value)).toEqual(['ééééé', { agentName: 'agent-a', msg: '0123456789' }]);
+  });
+});
+
+describe('--max-history-bytes', () => {
+  test('the message that would pass the limit fails with RESOURCE_EXHAUSTED; the session stays open and its encoded history fits', async () => {
+    const limit = 300;
+    const c = await serve(['--max-history-bytes', String(limit)]);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(c, 'agent-a');
+    await agent.accept(sessionId);
+    const text = 'x'.repeat(50);
+    let received = agent.responses.length;
+    for (let i = 0; i < 100 && !customer.status; i++) {
+      customer.send(text); // one at a time: the agent sees it, or the customer's stream ends
+      await waitFor(() => agent.responses.length > received || customer.status !== undefined, 5000, 'the message or the end');
+      received = agent.responses.length;
+    }
+    expect(await customer.endCode()).toBe(status.RESOURCE_EXHAUSTED);
+    const stored = received - 1; // every message the agent got, minus the accepted session
+
+    const resumed = new CustomerStream(c, 'joe');
+    const session = await resumed.init(sessionId);
+    expect(session.history).toHaveLength(stored);
+    const historyBytes = Session.encode({ sessionId: '', customerName: '', history: session.history }).finish().length;
+    const oneEntryBytes = historyBytes / stored;
+    expect(historyBytes).toBeLessThanOrEqual(limit);
+    expect(historyBytes + oneEntryBytes).toBeGreaterThan(limit);
+
+    resumed.send('ok'); // the session is still open: a small message still fits
+    expect(describeAgentResponse(await agent.next())).toBe(`customer: ${text}`);
+    await waitFor(() => agent.responses.some((r) => describeAgentResponse(r) === 'customer: ok'), 5000, 'the small message');
+  });
+});
+
+describe('--max-open-sessions', () => {
+  test('a customer can hold exactly the limit of open sessions; one more init fails with RESOURCE_EXHAUSTED until one ends', async () => {
+    const c = await serve(['--max-open-sessions', '2']);
+    const first = new CustomerStream(c, 'joe');
+    await first.init();
+    await new CustomerStream(c, 'joe').init();
+    const third = new CustomerStream(c, 'joe');
+    third.sendInit();
+    expect(await third.endCode()).toBe(status.RESOURCE_EXHAUSTED);
+    await new CustomerStream(c, 'ann').init(); // the limit is per customer
+
+    first.hangUp();
+    const after = new CustomerStream(c, 'joe');
+    await after.init();
+  });
+});
+
+describe('--stream-queue', () => {
+  test('an agent that stops reading is cut with RESOURCE_EXHAUSTED; the customer and other agents carry on, and history has everything', async () => {
+    const c = await serve(['--stream-queue', '50']);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init();
+    const stalled = new AgentStream(client(), 'agent-stalled'); // own connection: its flow control is its own
+    await stalled.accept(sessionId);
+    const reader = new AgentStream(c, 'agent-reader');
+    await reader.accept(sessionId);
+    stalled.call.pause(); // stops reading: HTTP/2 flow control pushes back on the server
+
+    const total = 3000;
+    const text = 'm'.repeat(500);
+    for (let i = 0; i < total; i++) customer.send(`${i} ${text}`);
+    await waitFor(() => reader.responses.length === total + 1, 20_000, 'the reading agent to get every message');
+
+    stalled.call.resume();
+    expect(await stalled.endCode(20_000)).toBe(status.RESOURCE_EXHAUSTED);
+    expect(stalled.responses.length).toBeLessThan(total + 1); // it was cut, not served in full
+    expect(customer.status).toBeUndefined();
+
+    const again = new AgentStream(c, 'agent-stalled');
+    expect((await again.accept(sessionId)).history).toHaveLength(total);
+  }, 60_000);
+});
+
+describe('--idle-timeout-seconds', () => {
+  test('an open session without its customer is ended after the timeout; its agent gets session_ended', async () => {
+    const c = await serve(['--idle-timeout-seconds', '1']);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(c, 'agent-a');
+    await agent.accept(sessionId);
+    customer.end(); // detaches; the session stays open for now
+    expect(await customer.endCode()).toBe(status.OK);
+
+    expect(describeAgentResponse(await agent.next(10_000))).toBe('session ended');
+    const resumed = new CustomerStream(c, 'joe');
+    resumed.sendInit(sessionId);
+    expect(await resumed.endCode()).toBe(status.FAILED_PRECONDITION);
+  });
+
+  test('a session whose customer stays attached is not ended, however long it is quiet', async () => {
+    const c = await serve(['--idle-timeout-seconds', '1']);
+    const attached = new CustomerStream(c, 'joe');
+    const { sessionId } = await attached.init();
+    const detached = new CustomerStream(c, 'ann');
+    const other = await detached.init();
+    detached.cancel();
+    // Once the detached one is ended by the sweep, the attached one has been idle as long.
+    await waitFor(() => server!.logs.some((l) => l.msg === 'ended idle sessions'), 10_000, 'the sweep');
+    const check = new CustomerStream(c, 'ann');
+    check.sendInit(other.sessionId);
+    expect(await check.endCode()).toBe(status.FAILED_PRECONDITION);
+    attached.send('still here');
+    const agent = new AgentStream(c, 'agent-a');
+    expect((await agent.accept(sessionId)).history).toHaveLength(1);
+  });
+
+  test('time while the server was down counts: a session idle across a restart is ended at start-up', async () => {
+    const c = await serve(['--idle-timeout-seconds', '2']);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init();
+    customer.end();
+    await customer.ended();
+    const detachedAt = Date.now();
+    await server!.restart(() => waitFor(() => Date.now() - detachedAt > 2500, 5000, 'the timeout to pass while down'));
+    const resumed = new CustomerStream(client(), 'joe');
+    resumed.sendInit(sessionId);
+    expect(await resumed.endCode()).toBe(status.FAILED_PRECONDITION);
+  });
+});
