@@ -1,0 +1,104 @@
+import path from 'node:path';
+import { status } from '@grpc/grpc-js';
+import type { SupportClient } from '../gen/support';
+import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse, describeHistory } from './helpers/chat-client';
+import { spawnServer, waitForListening, type ServerProcess } from './helpers/server-process';
+import { makeTempDir, removeTempDir } from './helpers/test-server';
+
+const SESSIONS = 6;
+let dir: string;
+let server: ServerProcess | undefined;
+
+beforeEach(() => {
+  dir = makeTempDir();
+});
+
+afterEach(async () => {
+  if (server && server.exitCode() === undefined) server.child.kill('SIGKILL');
+  await server?.exited;
+  removeTempDir(dir);
+});
+
+async function start(): Promise<string> {
+  server = spawnServer(['--port', '0', '--db', path.join(dir, 'support.db')]);
+  return `127.0.0.1:${await waitForListening(server)}`;
+}
+
+type Party = { customer: CustomerStream; agent: AgentStream; sessionId: string; hungUp: boolean };
+
+/** Both sides of every session send, one message each per round, until the server is killed. */
+async function chatUntilKilled(parties: Party[], isKilled: () => boolean): Promise<void> {
+  for (let round = 0; !isKilled() && round < 100_000; round++) {
+    for (const [i, party] of parties.entries()) {
+      if (party.hungUp) continue;
+      party.customer.send(`c${i}-${round}`);
+      party.agent.send(`a${i}-${round}`);
+      // Every so often a customer hangs up, so that "ended" is tested under the crash as well.
+      if (round === 20 + i * 15 && i % 2 === 0) {
+        party.customer.hangUp();
+        party.hungUp = true;
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test.each([1, 2, 3, 4])('kill -9 under traffic (run %i): everything any client received, and every end any agent saw, survives', async () => {
+  const address = await start();
+  const client: SupportClient = connect(address);
+  const parties: Party[] = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const customer = new CustomerStream(client, `customer-${i}`);
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(client, `agent-${i}`);
+    await agent.accept(sessionId);
+    parties.push({ customer, agent, sessionId, hungUp: false });
+  }
+
+  const killAfterMs = 100 + Math.floor(Math.random() * 900);
+  let killed = false;
+  const traffic = chatUntilKilled(parties, () => killed);
+  await new Promise((resolve) => setTimeout(resolve, killAfterMs)); // the random moment of the crash is the point here
+  server!.child.kill('SIGKILL');
+  killed = true;
+  await server!.exited;
+  await traffic;
+  // What each client had received when the server died.
+  const seen = parties.map((p) => ({
+    byAgent: p.agent.responses.map(describeAgentResponse).filter((d) => !d.startsWith('{')),
+    byCustomer: p.customer.responses.map(describeCustomerResponse).filter((d) => !d.startsWith('{')),
+  }));
+  client.close();
+  expect(seen.flatMap((s) => [...s.byAgent, ...s.byCustomer]).length).toBeGreaterThan(SESSIONS); // traffic did flow
+
+  const restarted = connect(await start());
+  for (const [i, party] of parties.entries()) {
+    const sawEnd = seen[i]!.byAgent.includes('session ended');
+    const customer = new CustomerStream(restarted, `customer-${i}`);
+    customer.sendInit(party.sessionId);
+    const first = await customer.next().catch(() => undefined);
+    if (first?.resp?.$case !== 'session') {
+      // Ended: allowed only for a session whose customer hung up; required when an agent saw it end.
+      expect(await customer.endCode()).toBe(status.FAILED_PRECONDITION);
+      expect(party.hungUp).toBe(true);
+      continue;
+    }
+    expect(sawEnd).toBe(false);
+    const history = describeHistory(first.resp.value);
+    for (const line of seen[i]!.byAgent) expect(history).toContain(line);
+    for (const line of seen[i]!.byCustomer) expect(history).toContain(line);
+    // Each sender's messages are stored in the order sent, without gaps.
+    for (const prefix of [`customer: c${i}-`, `agent-${i}: a${i}-`]) {
+      const rounds = history.filter((l) => l.startsWith(prefix)).map((l) => Number(l.slice(prefix.length)));
+      expect(rounds).toEqual(rounds.map((_, k) => k));
+    }
+    customer.cancel();
+  }
+  // Open sessions are back in the queue and can be accepted.
+  const openCount = parties.length - parties.filter((p) => p.hungUp).length;
+  const agent = new AgentStream(restarted, 'agent-after');
+  const accepted = await agent.accept();
+  expect(parties.map((p) => p.sessionId)).toContain(accepted.sessionId);
+  expect(openCount).toBeGreaterThan(0);
+  restarted.close();
+}, 60_000);
