@@ -12,6 +12,8 @@ export type Config = Readonly<{
   maxStreamsPerConnection: number;
   idleTimeoutSeconds: number;
   sqliteSync: 'normal' | 'full';
+  keepaliveSeconds: number;
+  keepaliveTimeoutSeconds: number;
 }>;
 
 /** Thrown for a bad flag or value; main prints its message on one line and exits with 2. */
@@ -37,6 +39,8 @@ const options = {
   maxStreamsPerConnection: { schema: count(1), default: '100', help: 'concurrent streams per HTTP/2 connection' },
   idleTimeoutSeconds: { schema: count(1), default: '86400', help: 'end open sessions idle this long' },
   sqliteSync: { schema: z.enum(['normal', 'full']), default: 'normal', help: "SQLite 'synchronous' setting" },
+  keepaliveSeconds: { schema: count(1), default: '30', help: 'ping each connection this often' },
+  keepaliveTimeoutSeconds: { schema: count(1), default: '10', help: 'drop a connection whose ping is unanswered this long' },
 } satisfies Record<keyof Config, { schema: z.ZodType; default: string; help: string }>;
 
 type OptionName = keyof typeof options;

@@ -51,10 +51,14 @@ export class AgentConversation {
     await this.detach(true);
   }
 
-  /** The stream has ended, however it ended: leave as `leave` does. Safe to call twice. */
-  async close(): Promise<void> {
+  /**
+   * The stream has ended, however it ended: leave as `leave` does. Safe to call twice. When the
+   * server is stopping, the session is not put back in the queue here: the next start queues every
+   * attended session behind the awaiting ones in order of creation (SPEC §2), as after a crash.
+   */
+  async close(serverStopping = false): Promise<void> {
     this.closed = true;
-    await this.detach(true);
+    await this.detach(!serverStopping);
   }
 
   private async takeFromQueue(): Promise<string> {

@@ -7,9 +7,10 @@ import type { Config } from '../config/config';
  */
 export function serverOptions(config: Config): ChannelOptions {
   return {
-    // Ping every 30 s, give up after 10 s without an answer: a dead peer is detached within ~40 s.
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
+    // By default ping every 30 s and give up after 10 s without an answer: a peer that vanished
+    // without a FIN (half-open TCP) is detached within ~40 s, and its session goes back to the queue.
+    'grpc.keepalive_time_ms': config.keepaliveSeconds * 1000,
+    'grpc.keepalive_timeout_ms': config.keepaliveTimeoutSeconds * 1000,
     // Accept client keepalive pings as often as every 10 s, even between calls.
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,

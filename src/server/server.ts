@@ -14,6 +14,7 @@ import { createRequestParsers } from '../transport/request-schemas';
 import type { SupportServer } from '../../gen/support';
 import { HealthService } from './health-service';
 import { startIdleSweeper } from './idle-sweeper';
+import { keepRepeatedHeaders } from './repeated-headers';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { serverOptions } from './server-options';
@@ -47,7 +48,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     newSessionId,
   };
   const liveCalls = new Set<CallStream<unknown, unknown>>();
-  const env = { logger, streamQueue: config.streamQueue, liveCalls };
+  let isStopping = false;
+  const env = { logger, streamQueue: config.streamQueue, liveCalls, isStopping: () => isStopping };
   const parsers = createRequestParsers(config.maxMessageBytes);
   const server = new grpc.Server(serverOptions(config));
   const implementation: SupportServer = {
@@ -62,6 +64,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let port: number;
   try {
     port = await bind(server, config.host, config.port);
+    keepRepeatedHeaders(server);
   } catch (err) {
     db.close();
     throw err;
@@ -70,8 +73,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port });
 
   let stopping: Promise<void> | undefined;
-  const shutdown = () =>
-    (stopping ??= (async () => {
+  const shutdown = () => {
+    isStopping = true; // before any stream ends: their cleanup reads it
+    return (stopping ??= (async () => {
       health.stopServing();
       stopIdleSweeper();
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve())); // refuses new calls
@@ -84,6 +88,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       db.close();
       logger.info('stopped');
     })());
+  };
   return { host: config.host, port, shutdown };
 }
 

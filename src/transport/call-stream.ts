@@ -1,6 +1,6 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { CallStatus } from './grpc-status';
-import { resetCall } from './reset-call';
+import { resetCall, statusWasSent } from './http2-stream-of';
 
 /** How long a stream that was ended may wait for a client that reads nothing before it is reset (SPEC §6). */
 const RESET_AFTER_END_MS = 30_000;
@@ -10,8 +10,9 @@ let lastCallId = 0;
 /**
  * The one adapter between a grpc-js duplex call and a handler: requests come in as an async
  * iterable (read one at a time, so HTTP/2 flow control pushes back on a fast sender); responses go
- * out through a bounded queue that waits for `drain`. `signal` fires exactly once, however the call
- * ends (half-close, error, client cancel, takeover, shutdown); cleanup hangs off it.
+ * out through a bounded queue that waits for `drain`. `signal` fires exactly once, as soon as the
+ * call ends in any way (half-close, error, client cancel, takeover, shutdown); cleanup hangs off it.
+ * `onFinished` reports, once grpc-js is done with the call, the status the client really got.
  */
 export class CallStream<Req, Res> {
   /** Unique per call in this process. */
@@ -20,15 +21,22 @@ export class CallStream<Req, Res> {
   readonly signal = this.controller.signal;
   private readonly queue: Res[] = [];
   private waitingForDrain = false;
-  private final: CallStatus | undefined;
+  /** The status this side ended the call with, once it has. */
+  private ending: CallStatus | undefined;
 
   constructor(
     private readonly call: ServerDuplexStream<Req, Res>,
     private readonly queueLimit: number,
-    private readonly onEnd: (status: CallStatus) => void,
+    private readonly onFinished: (status: CallStatus) => void,
   ) {
-    // grpc-js may report 'cancelled' after a normal end too (it is how it signals completion).
-    call.on('cancelled', () => this.conclude({ code: Status.CANCELLED, details: 'cancelled by the client' }));
+    // grpc-js emits 'cancelled' once it is done with a call: after sending its status, or when the
+    // client reset the stream or its connection died before that status went out.
+    call.once('cancelled', () => {
+      const delivered = this.ending && statusWasSent(this.untyped) ? this.ending : CANCELLED;
+      this.ending ??= delivered;
+      this.controller.abort();
+      this.onFinished(delivered);
+    });
   }
 
   /**
@@ -75,7 +83,7 @@ export class CallStream<Req, Res> {
 
   /** Queues a response; a client that lets `queueLimit` responses pile up is cut off. */
   push(response: Res): void {
-    if (this.final) return;
+    if (this.ending) return;
     if (this.queue.length >= this.queueLimit) {
       this.queue.length = 0; // the client resumes and finds all of it in the history
       this.end({
@@ -93,19 +101,19 @@ export class CallStream<Req, Res> {
    * `queueLimit`). Later calls are ignored. A client that still reads nothing is reset after 30 s.
    */
   end(status: CallStatus): void {
-    if (this.final) return;
+    if (this.ending) return;
+    this.ending = status;
     for (const response of this.queue.splice(0)) this.call.write(response);
     if (status.code === Status.OK) this.call.end();
     else this.call.emit('error', { code: status.code, details: status.details });
-    this.conclude(status);
-    const reset = setTimeout(() => resetCall(this.call as ServerDuplexStream<unknown, unknown>), RESET_AFTER_END_MS);
+    this.controller.abort();
+    const reset = setTimeout(() => resetCall(this.untyped), RESET_AFTER_END_MS);
     reset.unref();
-    this.call.once('close', () => clearTimeout(reset));
+    this.call.once('cancelled', () => clearTimeout(reset));
   }
 
-  /** The status the call ended with, once it has. */
-  get endStatus(): CallStatus | undefined {
-    return this.final;
+  private get untyped(): ServerDuplexStream<unknown, unknown> {
+    return this.call as ServerDuplexStream<unknown, unknown>;
   }
 
   private flush(): void {
@@ -114,16 +122,11 @@ export class CallStream<Req, Res> {
         this.waitingForDrain = true;
         this.call.once('drain', () => {
           this.waitingForDrain = false;
-          if (!this.final) this.flush();
+          if (!this.ending) this.flush();
         });
       }
     }
   }
-
-  private conclude(status: CallStatus): void {
-    if (this.final) return;
-    this.final = status;
-    this.controller.abort();
-    this.onEnd(status);
-  }
 }
+
+const CANCELLED: CallStatus = { code: Status.CANCELLED, details: 'cancelled by the client' };

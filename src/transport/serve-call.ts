@@ -4,11 +4,13 @@ import { CallStream } from './call-stream';
 import { statusName, toCallStatus } from './grpc-status';
 import { authenticate, type Identity } from './identity';
 
-/** What every chat call shares: the logger, the outbound queue limit, and the set of live calls (for shutdown). */
+/** What every chat call shares: the logger, the outbound queue limit, and what shutdown needs. */
 export type CallEnvironment = Readonly<{
   logger: Logger;
   streamQueue: number;
   liveCalls: Set<CallStream<unknown, unknown>>;
+  /** True once the server has begun to shut down. */
+  isStopping: () => boolean;
 }>;
 
 /** The body of a call: runs until the client half-closes; `sessionOf` tells the log line the session. */

@@ -7,7 +7,7 @@ import { serveCall, type CallEnvironment } from './serve-call';
 /** What both conversations offer the transport. */
 export interface Conversation {
   readonly lastSessionId: string | undefined;
-  close(): Promise<void>;
+  close(serverStopping: boolean): Promise<void>;
 }
 
 /** How one method binds its conversation to a call. */
@@ -37,7 +37,7 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
       });
       reportSession(() => conversation.lastSessionId);
       stream.signal.addEventListener('abort', () => {
-        conversation.close().catch((err: unknown) =>
+        conversation.close(env.isStopping()).catch((err: unknown) =>
           env.logger.error('detaching a stream failed', { user: identity.userId, error: err instanceof Error ? err.stack : String(err) }),
         );
       });

@@ -13,6 +13,8 @@ describe('parseConfig', () => {
       maxStreamsPerConnection: 100,
       idleTimeoutSeconds: 86400,
       sqliteSync: 'normal',
+      keepaliveSeconds: 30,
+      keepaliveTimeoutSeconds: 10,
     });
   });
 
