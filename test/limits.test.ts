@@ -12,8 +12,8 @@ async function serve(flags: string[]): Promise<SupportClient> {
   return client();
 }
 
-function client(): SupportClient {
-  const c = connect(server!.address);
+function client(ownConnection = false): SupportClient {
+  const c = connect(server!.address, { ownConnection });
   clients.push(c);
   return c;
 }
@@ -99,7 +99,7 @@ describe('--stream-queue', () => {
     const c = await serve(['--stream-queue', '50']);
     const customer = new CustomerStream(c, 'joe');
     const { sessionId } = await customer.init();
-    const stalled = new AgentStream(client(), 'agent-stalled'); // own connection: its flow control is its own
+    const stalled = new AgentStream(client(true), 'agent-stalled'); // own connection: its flow control is its own
     await stalled.accept(sessionId);
     const reader = new AgentStream(c, 'agent-reader');
     await reader.accept(sessionId);
@@ -118,6 +118,26 @@ describe('--stream-queue', () => {
     const again = new AgentStream(c, 'agent-stalled');
     expect((await again.accept(sessionId)).history).toHaveLength(total);
   }, 60_000);
+});
+
+describe('--max-streams-per-connection', () => {
+  test('one connection carries at most the limit of concurrent streams; the next waits until one ends', async () => {
+    const c = await serve(['--max-streams-per-connection', '2']);
+    const first = new CustomerStream(c, 'joe');
+    await first.init();
+    const second = new CustomerStream(c, 'ann');
+    await second.init();
+    const third = new CustomerStream(c, 'bob');
+    third.sendInit();
+    // A barrier on another connection: by the time it is served, the third stream would have been too.
+    await new CustomerStream(client(true), 'eve').init();
+    expect(third.responses).toEqual([]);
+    expect(server!.logs.filter((l) => l.msg === 'stream started' && l.user === 'bob')).toEqual([]);
+
+    first.end();
+    expect(await first.endCode()).toBe(status.OK);
+    expect((await third.next()).resp?.$case).toBe('session');
+  });
 });
 
 describe('--idle-timeout-seconds', () => {

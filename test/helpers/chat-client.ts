@@ -11,9 +11,13 @@ import { waitFor } from './wait';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** A generated Support client on `address`; close it with `client.close()`. */
-export function connect(address: string): SupportClient {
-  return new SupportClient(address, grpc.credentials.createInsecure());
+/**
+ * A generated Support client on `address`; close it with `client.close()`. grpc-js shares one
+ * connection among clients of the same address unless `ownConnection` is asked for.
+ */
+export function connect(address: string, { ownConnection = false } = {}): SupportClient {
+  const options = ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
+  return new SupportClient(address, grpc.credentials.createInsecure(), options);
 }
 
 /** Metadata `authorization: token <user>`. */
