@@ -1,0 +1,122 @@
+/**
+ * `npm run bench`: measures the real server against the bare relay on the same scenarios, prints
+ * a table and writes bench/results/latest.json. `--quick` runs a few-second smoke version;
+ * `--only <scenario prefix>` runs a subset. See BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runLoad, type LoadMode, type LoadResult } from './load-generator';
+import { hasTaskset, RELAY_SERVER, REAL_SERVER, startServerChild } from './server-child';
+import { extraScenarios, type ExtraResult } from './extra-scenarios';
+
+export type ThroughputRow = Readonly<{
+  scenario: string;
+  server: 'real' | 'relay';
+  result: LoadResult;
+  cpuMicrosPerMessage: number;
+  peakRssMiB: number;
+}>;
+
+type Scenario = Readonly<{ name: string; sessions: number; mode: LoadMode; realArgs?: string[]; relay: boolean }>;
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const durationMs = quick ? 1000 : 5000;
+const warmupMs = quick ? 300 : 1000;
+
+const scenarios: Scenario[] = quick
+  ? [
+      { name: 'S=2 ping-pong', sessions: 2, mode: { kind: 'ping-pong' }, relay: true },
+      { name: 'S=2 pipelined', sessions: 2, mode: { kind: 'pipelined', window: 32 }, relay: true },
+    ]
+  : [
+      ...[1, 100, 1000].flatMap((sessions): Scenario[] => [
+        { name: `S=${sessions} ping-pong`, sessions, mode: { kind: 'ping-pong' }, relay: true },
+        { name: `S=${sessions} pipelined`, sessions, mode: { kind: 'pipelined', window: 32 }, relay: true },
+      ]),
+      { name: 'S=100 fixed 20k msg/s', sessions: 100, mode: { kind: 'fixed-rate', perSecond: 100 }, relay: true },
+      { name: 'S=100 pipelined, sqlite-sync full', sessions: 100, mode: { kind: 'pipelined', window: 32 }, realArgs: ['--sqlite-sync', 'full'], relay: false },
+    ];
+
+async function measure(scenario: Scenario, server: 'real' | 'relay', extraArgs: string[] = [], dbFile?: string): Promise<ThroughputRow> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'support-bench-'));
+  const db = dbFile ?? path.join(dir, 'support.db');
+  const child =
+    server === 'relay'
+      ? await startServerChild(RELAY_SERVER, ['0'])
+      : await startServerChild(REAL_SERVER, ['--port', '0', '--db', db, ...(scenario.realArgs ?? []), ...extraArgs]);
+  let cpuAtStart = 0;
+  let cpuInWindow = 0;
+  try {
+    const result = await runLoad(
+      child.address,
+      { sessions: scenario.sessions, mode: scenario.mode, warmupMs, durationMs, connectionsPerRole: Math.max(2, Math.ceil(scenario.sessions / 90)), messageBytes: 64 },
+      (edge) => (edge === 'start' ? (cpuAtStart = child.cpuSeconds()) : (cpuInWindow = child.cpuSeconds() - cpuAtStart)),
+    );
+    const cpuMicrosPerMessage = result.delivered > 0 ? (cpuInWindow * 1e6) / result.delivered : Infinity;
+    return { scenario: scenario.name, server, result, cpuMicrosPerMessage, peakRssMiB: child.rss().peakMiB };
+  } finally {
+    await child.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function printThroughput(rows: ThroughputRow[]): void {
+  const header = ['scenario', 'server', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'CPU µs/msg', 'peak RSS MiB', 'lost/dup/reord', 'CPU vs relay', 'msg/s vs relay'];
+  const lines = rows.map((row) => {
+    const relay = rows.find((r) => r.scenario === row.scenario && r.server === 'relay');
+    const ratio = (a: number, b: number | undefined) => (b && row.server === 'real' ? (a / b).toFixed(2) + '×' : '');
+    const { result } = row;
+    return [
+      row.scenario,
+      row.server,
+      Math.round(result.delivered / result.seconds).toString(),
+      result.latencyMs.p50.toFixed(2),
+      result.latencyMs.p99.toFixed(2),
+      result.latencyMs.max.toFixed(1),
+      row.cpuMicrosPerMessage.toFixed(1),
+      row.peakRssMiB.toFixed(0),
+      `${result.lost}/${result.duplicated}/${result.reordered}`,
+      ratio(row.cpuMicrosPerMessage, relay?.cpuMicrosPerMessage),
+      ratio(result.delivered / result.seconds, relay && relay.result.delivered / relay.result.seconds),
+    ];
+  });
+  printTable(header, lines);
+}
+
+export function printTable(header: string[], lines: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  console.log(format(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  lines.forEach((l) => console.log(format(l)));
+}
+
+async function main(): Promise<void> {
+  if (hasTaskset) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }); // the load generator on core 1
+  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset };
+  console.log(`machine: ${JSON.stringify(machine)}; ${durationMs} ms per run after ${warmupMs} ms warm-up`);
+  const rows: ThroughputRow[] = [];
+  for (const scenario of scenarios.filter((s) => !only || s.name.startsWith(only))) {
+    if (scenario.relay) rows.push(await measure(scenario, 'relay'));
+    rows.push(await measure(scenario, 'real'));
+    console.log(`done: ${scenario.name}`);
+  }
+  printThroughput(rows);
+  const extras: ExtraResult[] = quick || (only && !'extra'.startsWith(only)) ? [] : await extraScenarios((scenario, dbFile) => measure(scenario, 'real', [], dbFile));
+  const results = { date: new Date().toISOString(), machine, durationMs, warmupMs, rows, extras };
+  const out = path.resolve(__dirname, '..', '..', 'bench', 'results', quick ? 'quick.json' : 'latest.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  console.log(`results written to ${path.relative(process.cwd(), out)}`);
+  const faults = rows.filter((r) => r.result.lost + r.result.duplicated + r.result.reordered > 0);
+  if (faults.length > 0) {
+    console.error(`LOSS, DUPLICATION OR REORDERING in: ${faults.map((r) => `${r.scenario} (${r.server})`).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+void main();
