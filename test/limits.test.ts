@@ -168,9 +168,10 @@ describe('--idle-timeout-seconds', () => {
     const check = new CustomerStream(c, 'ann');
     check.sendInit(other.sessionId);
     expect(await check.endCode()).toBe(status.FAILED_PRECONDITION);
-    attached.send('still here');
     const agent = new AgentStream(c, 'agent-a');
-    expect((await agent.accept(sessionId)).history).toHaveLength(1);
+    await agent.accept(sessionId);
+    attached.send('still here');
+    expect(describeAgentResponse(await agent.next())).toBe('customer: still here');
   });
 
   test('time while the server was down counts: a session idle across a restart is ended at start-up', async () => {

@@ -2,19 +2,24 @@ import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
 import type { Author, Entry } from '../domain/entry';
 import type { EntryDraft, SessionRecord, SessionStore } from '../domain/session-store';
+import { GroupCommit } from './group-commit';
 
 type SessionRow = { pk: number; id: string; customer: string; state: 'open' | 'ended'; last_seq: number; last_entry_at: number | null; history_bytes: number };
 type EntryRow = { seq: number; date_ms: number; agent: string | null; text: string };
 
 /**
- * The SQLite implementation of the storage port. better-sqlite3 is synchronous, so each method
- * runs its transaction to completion before returning: no two streams interleave inside one.
- * Every statement is prepared once, here.
+ * The SQLite implementation of the storage port. Every write goes through one queue, committed
+ * in groups once per turn of the event loop (group-commit.ts), so writes apply in the order the
+ * server received them and each is atomic: two streams never interleave inside one. Reads see
+ * what is committed. Every statement is prepared once, here.
  */
 export class SqliteSessionStore implements SessionStore {
   private readonly sql;
+  /** Entries and session ends, committed in groups (see group-commit.ts). */
+  private readonly writes: GroupCommit;
 
   constructor(private readonly db: Database.Database) {
+    this.writes = new GroupCommit(db);
     const sessionColumns = 'pk, id, customer, state, last_seq, last_entry_at, history_bytes';
     this.sql = {
       countOpen: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM sessions WHERE customer = ? AND state = 'open'"),
@@ -44,14 +49,14 @@ export class SqliteSessionStore implements SessionStore {
     };
   }
 
-  async createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {
-    this.db.transaction(() => {
+  createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {
+    return this.writes.run(() => {
       if (this.sql.countOpen.get(customerId)!.n >= maxOpen) {
         throw new ChatError('resource-exhausted', `this customer already has ${maxOpen} open sessions; hang one up first`);
       }
       const t = now.getTime();
       this.sql.insertSession.run(id, customerId, t, t, t);
-    }).immediate();
+    });
   }
 
   async findSession(id: string): Promise<SessionRecord | undefined> {
@@ -67,8 +72,8 @@ export class SqliteSessionStore implements SessionStore {
     }).deferred();
   }
 
-  async appendEntry(sessionId: string, draft: EntryDraft, now: Date, maxHistoryBytes: number): Promise<Entry> {
-    return this.db.transaction(() => {
+  appendEntry(sessionId: string, draft: EntryDraft, now: Date, maxHistoryBytes: number): Promise<Entry> {
+    return this.writes.run(() => {
       const row = this.openSession(sessionId);
       // The date never decreases within a session, even if the wall clock steps back.
       const date = new Date(Math.max(now.getTime(), row.last_entry_at ?? 0));
@@ -81,35 +86,36 @@ export class SqliteSessionStore implements SessionStore {
       this.sql.insertEntry.run(row.pk, seq, date.getTime(), agent, draft.text);
       this.sql.advanceSession.run(seq, date.getTime(), historyBytes, date.getTime(), row.pk);
       return { seq, date, author: draft.author, text: draft.text };
-    }).immediate();
+    });
   }
 
-  async endSession(sessionId: string, now: Date): Promise<{ lastSeq: number }> {
-    return this.db.transaction(() => {
+  endSession(sessionId: string, now: Date): Promise<{ lastSeq: number }> {
+    // Through the same queue as entries, so an end is ordered after the entries that came before it.
+    return this.writes.run(() => {
       const row = this.openSession(sessionId);
       this.sql.endSession.run(now.getTime(), row.pk);
       return { lastSeq: row.last_seq };
-    }).immediate();
+    });
   }
 
-  async takeNextAwaiting(): Promise<string | undefined> {
-    return this.db.transaction(() => {
+  takeNextAwaiting(): Promise<string | undefined> {
+    return this.writes.run(() => {
       const next = this.sql.nextAwaiting.get();
       if (next) this.sql.markAttended.run(next.id);
       return next?.id;
-    }).immediate();
+    });
   }
 
-  async markAttended(sessionId: string): Promise<void> {
-    this.sql.markAttended.run(sessionId);
+  markAttended(sessionId: string): Promise<void> {
+    return this.writes.run(() => void this.sql.markAttended.run(sessionId));
   }
 
-  async markAwaiting(sessionId: string, now: Date): Promise<void> {
-    this.sql.markAwaiting.run(now.getTime(), sessionId);
+  markAwaiting(sessionId: string, now: Date): Promise<void> {
+    return this.writes.run(() => void this.sql.markAwaiting.run(now.getTime(), sessionId));
   }
 
-  async recordCustomerDetached(sessionId: string, now: Date): Promise<void> {
-    this.sql.customerDetached.run(now.getTime(), sessionId);
+  recordCustomerDetached(sessionId: string, now: Date): Promise<void> {
+    return this.writes.run(() => void this.sql.customerDetached.run(now.getTime(), sessionId));
   }
 
   async findIdleSessions(cutoff: Date, limit: number): Promise<string[]> {
