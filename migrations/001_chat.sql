@@ -19,7 +19,8 @@ CREATE TABLE sessions (
   last_entry_at INTEGER,
   -- Bytes the history takes in an encoded Session message (SPEC §6 --max-history-bytes).
   history_bytes INTEGER NOT NULL DEFAULT 0,
-  -- The later of the last entry and the customer's last detach (SPEC §6 --idle-timeout-seconds).
+  -- Creation, or the customer's last detach. With last_entry_at it gives the last activity that
+  -- the idle timeout counts from (SPEC §6); kept apart so that an entry updates no index.
   last_activity_at INTEGER NOT NULL
 ) STRICT;
 
@@ -28,15 +29,15 @@ CREATE INDEX sessions_awaiting ON sessions (awaiting_since, pk)
   WHERE state = 'open' AND awaiting_since IS NOT NULL;
 -- Open sessions per customer (--max-open-sessions).
 CREATE INDEX sessions_open_by_customer ON sessions (customer) WHERE state = 'open';
--- The idle sweep.
-CREATE INDEX sessions_open_by_activity ON sessions (last_activity_at) WHERE state = 'open';
 
+-- A rowid table, so that entries append to the end of the table whatever their session: a commit
+-- then writes few table pages; the (session_pk, seq) index holds the history order.
 CREATE TABLE entries (
   session_pk INTEGER NOT NULL REFERENCES sessions (pk),
   seq INTEGER NOT NULL,
   date_ms INTEGER NOT NULL,
   -- NULL for the customer's entries, the agent's id for an agent's.
   agent TEXT,
-  text TEXT NOT NULL,
-  PRIMARY KEY (session_pk, seq)
-) STRICT, WITHOUT ROWID;
+  text TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX entries_by_session ON entries (session_pk, seq);

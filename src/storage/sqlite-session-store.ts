@@ -30,7 +30,7 @@ export class SqliteSessionStore implements SessionStore {
       history: db.prepare<[number], EntryRow>('SELECT seq, date_ms, agent, text FROM entries WHERE session_pk = ? ORDER BY seq'),
       insertEntry: db.prepare('INSERT INTO entries (session_pk, seq, date_ms, agent, text) VALUES (?, ?, ?, ?, ?)'),
       advanceSession: db.prepare(
-        'UPDATE sessions SET last_seq = ?, last_entry_at = ?, history_bytes = ?, last_activity_at = MAX(last_activity_at, ?) WHERE pk = ?',
+        'UPDATE sessions SET last_seq = ?, last_entry_at = ?, history_bytes = ? WHERE pk = ?',
       ),
       endSession: db.prepare("UPDATE sessions SET state = 'ended', ended_at = ?, awaiting_since = NULL WHERE pk = ?"),
       nextAwaiting: db.prepare<[], { pk: number; id: string }>(
@@ -41,8 +41,9 @@ export class SqliteSessionStore implements SessionStore {
       customerDetached: db.prepare(
         "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ? AND state = 'open'",
       ),
+      // A scan of the open sessions (sessions_open_by_customer covers state = 'open'), once per sweep.
       idle: db.prepare<[number, number], { id: string }>(
-        "SELECT id FROM sessions WHERE state = 'open' AND last_activity_at <= ? ORDER BY last_activity_at LIMIT ?",
+        "SELECT id FROM sessions WHERE state = 'open' AND MAX(last_activity_at, IFNULL(last_entry_at, 0)) <= ? LIMIT ?",
       ),
       maxAwaitingSince: db.prepare<[], { t: number | null }>("SELECT MAX(awaiting_since) AS t FROM sessions WHERE state = 'open'"),
       requeueAttended: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE state = 'open' AND awaiting_since IS NULL"),
@@ -84,7 +85,7 @@ export class SqliteSessionStore implements SessionStore {
       const seq = row.last_seq + 1;
       const agent = draft.author.kind === 'agent' ? draft.author.agentId : null;
       this.sql.insertEntry.run(row.pk, seq, date.getTime(), agent, draft.text);
-      this.sql.advanceSession.run(seq, date.getTime(), historyBytes, date.getTime(), row.pk);
+      this.sql.advanceSession.run(seq, date.getTime(), historyBytes, row.pk);
       return { seq, date, author: draft.author, text: draft.text };
     });
   }
