@@ -14,6 +14,11 @@ export class SequencedDelivery {
 
   offer(event: SessionEvent): void {
     if (this.nextSeq !== undefined && event.seq < this.nextSeq) return; // already delivered or in the snapshot
+    if (event.seq === this.nextSeq && this.waiting.size === 0) {
+      this.nextSeq++; // the usual case: in order, nothing waiting
+      this.deliver(event);
+      return;
+    }
     this.waiting.set(event.seq, event);
     this.drain();
   }

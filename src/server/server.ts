@@ -8,10 +8,11 @@ import type { Logger } from '../log/logger';
 import { openDatabase } from '../storage/open-database';
 import { SqliteSessionStore } from '../storage/sqlite-session-store';
 import { createAgentHandler } from '../transport/agent-handler';
-import type { CallStream } from '../transport/call-stream';
 import { createCustomerHandler } from '../transport/customer-handler';
-import { createRequestParsers } from '../transport/request-schemas';
+import { createRequestParsers, type RequestParsers } from '../transport/request-schemas';
+import type { CallEnvironment } from '../transport/serve-call';
 import type { SupportServer } from '../../gen/support';
+import { gracefulShutdown } from './graceful-shutdown';
 import { HealthService } from './health-service';
 import { startIdleSweeper } from './idle-sweeper';
 import { keepRepeatedHeaders } from './repeated-headers';
@@ -28,9 +29,6 @@ export type RunningServer = Readonly<{
   shutdown: () => Promise<void>;
 }>;
 
-/** How long live calls get to receive their UNAVAILABLE status before connections are cut. */
-const SHUTDOWN_GRACE_MS = 3000;
-
 /** Opens the database, registers Support, reflection and health, and listens (SPEC §7). */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const { db, migrations } = openDatabase({ file: config.db, sync: config.sqliteSync });
@@ -39,28 +37,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const requeued = store.requeueAttendedSessions(new Date());
   if (requeued > 0) logger.info('sessions back in the queue after restart', { sessions: requeued });
 
-  const chat: ChatContext = {
-    store,
-    bus: new InProcessEventBus(),
-    attachments: new Attachments(),
-    limits: { maxOpenSessions: config.maxOpenSessions, maxHistoryBytes: config.maxHistoryBytes },
-    now: () => new Date(),
-    newSessionId,
-  };
-  const liveCalls = new Set<CallStream<unknown, unknown>>();
+  const chat = chatContext(store, config);
   let isStopping = false;
-  const env = { logger, streamQueue: config.streamQueue, liveCalls, isStopping: () => isStopping };
-  const parsers = createRequestParsers(config.maxMessageBytes);
+  const env: CallEnvironment = { logger, streamQueue: config.streamQueue, liveCalls: new Set(), isStopping: () => isStopping };
   const server = new grpc.Server(serverOptions(config));
-  const implementation: SupportServer = {
-    chatCustomer: createCustomerHandler(chat, parsers, env),
-    chatAgent: createAgentHandler(chat, parsers, env),
-  };
-  server.addService(strictSupportService, implementation);
-  addReflection(server);
-  const health = new HealthService();
-  health.addToServer(server);
-
+  const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
   let port: number;
   try {
     port = await bind(server, config.host, config.port);
@@ -72,24 +53,32 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const stopIdleSweeper = startIdleSweeper(chat, config.idleTimeoutSeconds * 1000, logger);
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port });
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = () => {
-    isStopping = true; // before any stream ends: their cleanup reads it
-    return (stopping ??= (async () => {
-      health.stopServing();
-      stopIdleSweeper();
-      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve())); // refuses new calls
-      for (const call of [...liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: 'the server is shutting down; resume the session shortly' });
-      // tryShutdown waits for every open stream; cut those whose clients read nothing after a grace period.
-      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
-      server.forceShutdown();
-      // Let the conversations' detach (queued on their abort signals) reach the database first.
-      await new Promise((resolve) => setImmediate(resolve));
-      db.close();
-      logger.info('stopped');
-    })());
+  const parts = { server, health, liveCalls: env.liveCalls, stopTimers: stopIdleSweeper, closeStore: () => store.close(), logger };
+  return { host: config.host, port, shutdown: gracefulShutdown(parts, () => (isStopping = true)) };
+}
+
+function chatContext(store: SqliteSessionStore, config: Config): ChatContext {
+  return {
+    store,
+    bus: new InProcessEventBus(),
+    attachments: new Attachments(),
+    limits: { maxOpenSessions: config.maxOpenSessions, maxHistoryBytes: config.maxHistoryBytes },
+    now: () => new Date(),
+    newSessionId,
   };
-  return { host: config.host, port, shutdown };
+}
+
+/** Support (with strict request decoding), reflection and health; returns the health service. */
+function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestParsers, env: CallEnvironment): HealthService {
+  const implementation: SupportServer = {
+    chatCustomer: createCustomerHandler(chat, parsers, env),
+    chatAgent: createAgentHandler(chat, parsers, env),
+  };
+  server.addService(strictSupportService, implementation);
+  addReflection(server);
+  const health = new HealthService();
+  health.addToServer(server);
+  return health;
 }
 
 function bind(server: grpc.Server, host: string, port: number): Promise<number> {

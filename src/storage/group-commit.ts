@@ -22,15 +22,25 @@ export class GroupCommit {
     this.runInTransaction = db.transaction((batch: Pending[]) => batch.map(attempt)).immediate;
   }
 
+  private closed = false;
+
   /** Queues `work` (synchronous SQL) for the next batch; resolves with its result after COMMIT. */
   run<T>(work: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new ChatError('unavailable', 'the server is shutting down'));
     return new Promise<T>((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({ work, settle: (outcome) => (outcome.ok ? resolve(outcome.value as T) : reject(outcome.error)) });
     });
   }
 
+  /** Commits what is queued now, and refuses later writes (before the database closes). */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+
   private flush(): void {
+    if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
     let outcomes: Outcome[];

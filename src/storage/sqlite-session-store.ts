@@ -135,6 +135,12 @@ export class SqliteSessionStore implements SessionStore {
     }).immediate();
   }
 
+  /** Commits the writes still queued, then closes the database. */
+  close(): void {
+    this.writes.close();
+    this.db.close();
+  }
+
   private openSession(sessionId: string): SessionRow {
     const row = this.sql.sessionById.get(sessionId);
     if (!row) throw new ChatError('not-found', 'no such session');

@@ -1,5 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { StreamPort } from '../domain/chat-context';
+import { ChatError } from '../domain/chat-error';
 import { toCallStatus } from './grpc-status';
 import type { Identity } from './identity';
 import { serveCall, type CallEnvironment } from './serve-call';
@@ -37,9 +38,11 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
       });
       reportSession(() => conversation.lastSessionId);
       stream.signal.addEventListener('abort', () => {
-        conversation.close(env.isStopping()).catch((err: unknown) =>
-          env.logger.error('detaching a stream failed', { user: identity.userId, error: err instanceof Error ? err.stack : String(err) }),
-        );
+        conversation.close(env.isStopping()).catch((err: unknown) => {
+          // A stream that outlives the store's last commit at shutdown cannot record its detach: expected.
+          if (err instanceof ChatError && err.kind === 'unavailable') return;
+          env.logger.error('detaching a stream failed', { user: identity.userId, error: err instanceof Error ? err.stack : String(err) });
+        });
       });
       for await (const request of stream.requests()) await method.apply(conversation, request);
     });

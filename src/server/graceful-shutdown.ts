@@ -1,0 +1,45 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../log/logger';
+import type { CallStream } from '../transport/call-stream';
+import type { HealthService } from './health-service';
+
+/** How long live calls get to receive their UNAVAILABLE status before connections are cut. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+/** What a shutdown stops, in order. */
+export type ShutdownParts = Readonly<{
+  server: grpc.Server;
+  health: HealthService;
+  liveCalls: ReadonlySet<CallStream<unknown, unknown>>;
+  stopTimers: () => void;
+  /** Commits what is pending and closes the database. */
+  closeStore: () => void;
+  logger: Logger;
+}>;
+
+/**
+ * SPEC §7 shutdown: health turns NOT_SERVING, new calls are refused, live streams end with
+ * UNAVAILABLE, the database is closed. The returned function is safe to call twice; `onStart`
+ * runs synchronously first, before any stream ends (their cleanup asks whether we are stopping).
+ */
+export function gracefulShutdown(parts: ShutdownParts, onStart: () => void): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () => {
+    onStart();
+    return (stopping ??= stop(parts));
+  };
+}
+
+async function stop({ server, health, liveCalls, stopTimers, closeStore, logger }: ShutdownParts): Promise<void> {
+  health.stopServing();
+  stopTimers();
+  const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve())); // refuses new calls
+  for (const call of [...liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: 'the server is shutting down; resume the session shortly' });
+  // tryShutdown alone waits forever for open streams: cut those whose clients read nothing after a grace period.
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
+  server.forceShutdown();
+  // Let the streams cut just now detach (grpc-js reports them on the next ticks) before the last commit.
+  await new Promise((resolve) => setImmediate(resolve));
+  closeStore();
+  logger.info('stopped');
+}
