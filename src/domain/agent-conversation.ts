@@ -83,9 +83,15 @@ export class AgentConversation {
     this.lastSessionId = sessionId;
     try {
       await this.ctx.store.markAttended(sessionId);
-      const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event));
+      const live = this.closed ? undefined : await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event));
+      // The stream ended while we waited (possibly before we attached, e.g. while the queue was
+      // read): leave as any ended stream does, so the session is not left marked as attended.
+      if (this.closed) {
+        live?.unsubscribe();
+        return await this.detach(true);
+      }
       if (!live) throw new ChatError('failed-precondition', 'the session has ended');
-      if (this.closed || this.connection?.sessionId !== sessionId) return live.unsubscribe();
+      if (this.connection?.sessionId !== sessionId) return live.unsubscribe(); // the session ended meanwhile
       this.connection.unsubscribe = live.unsubscribe;
       this.port.push({ kind: 'session', session: live.snapshot });
       live.start();

@@ -10,7 +10,7 @@ const SHUTDOWN_GRACE_MS = 3000;
 export type ShutdownParts = Readonly<{
   server: grpc.Server;
   health: HealthService;
-  liveCalls: ReadonlySet<CallStream<unknown, unknown>>;
+  liveCalls: ReadonlySet<CallStream<unknown>>;
   stopTimers: () => void;
   /** Commits what is pending and closes the database. */
   closeStore: () => void;

@@ -39,7 +39,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   const chat = chatContext(store, config);
   let isStopping = false;
-  const env: CallEnvironment = { logger, streamQueue: config.streamQueue, liveCalls: new Set(), isStopping: () => isStopping };
+  // A few full histories' worth of bytes per stream, beside --stream-queue responses.
+  const outbound = { responses: config.streamQueue, bytes: 4 * config.maxHistoryBytes };
+  const env: CallEnvironment = { logger, outbound, liveCalls: new Set(), isStopping: () => isStopping };
   const server = new grpc.Server(serverOptions(config));
   const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
   let port: number;

@@ -1,7 +1,7 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentConversation } from '../domain/agent-conversation';
 import type { ChatContext } from '../domain/chat-context';
-import type { ChatAgentRequest, ChatAgentResponse } from '../../gen/support';
+import { ChatAgentResponse, type ChatAgentRequest } from '../../gen/support';
 import { toAgentResponse } from './proto-mapping';
 import type { RequestParsers } from './request-schemas';
 import type { CallEnvironment } from './serve-call';
@@ -17,6 +17,7 @@ export function createAgentHandler(
     role: 'agent',
     open: (userId, port) => new AgentConversation(chat, userId, port),
     toResponse: toAgentResponse,
+    encode: (response) => ChatAgentResponse.encode(response).finish(),
     apply: async (conversation, request: ChatAgentRequest) => {
       const command = parsers.agent(request);
       if (command.kind === 'accept') await conversation.accept(command.sessionId);

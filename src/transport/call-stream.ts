@@ -7,28 +7,37 @@ const RESET_AFTER_END_MS = 30_000;
 
 let lastCallId = 0;
 
+/** How much a stream may hold for a client that reads slowly (SPEC §6 --stream-queue). */
+export type OutboundLimits = Readonly<{ responses: number; bytes: number }>;
+
 /**
  * The one adapter between a grpc-js duplex call and a handler: requests come in as an async
- * iterable (read one at a time, so HTTP/2 flow control pushes back on a fast sender); responses go
- * out through a bounded queue that waits for `drain`. `signal` fires exactly once, as soon as the
- * call ends in any way (half-close, error, client cancel, takeover, shutdown); cleanup hangs off it.
- * `onFinished` reports, once grpc-js is done with the call, the status the client really got.
+ * iterable (read one at a time, so HTTP/2 flow control pushes back on a fast sender); responses,
+ * already encoded, go out through a queue bounded in count and bytes that waits for `drain`.
+ * `signal` fires exactly once, as soon as the call ends in any way (half-close, error, client
+ * cancel, takeover, shutdown); cleanup hangs off it. `onFinished` reports, once grpc-js is done
+ * with the call, the status the client really got.
  */
-export class CallStream<Req, Res> {
+export class CallStream<Req> {
   /** Unique per call in this process. */
   readonly id = ++lastCallId;
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
-  private readonly queue: Res[] = [];
+  private readonly queue: Uint8Array[] = [];
+  /** Bytes queued here or handed to grpc-js and not yet written to the connection. */
+  private unsentBytes = 0;
   private waitingForDrain = false;
   /** The status this side ended the call with, once it has. */
   private ending: CallStatus | undefined;
+  private readonly call: ServerDuplexStream<Req, Uint8Array>;
 
   constructor(
-    private readonly call: ServerDuplexStream<Req, Res>,
-    private readonly queueLimit: number,
+    call: ServerDuplexStream<Req, unknown>,
+    private readonly limits: OutboundLimits,
     private readonly onFinished: (status: CallStatus) => void,
   ) {
+    // Responses are encoded by the handler (to count their bytes), so grpc-js passes them through.
+    this.call = call as ServerDuplexStream<Req, Uint8Array>;
     // grpc-js emits 'cancelled' once it is done with a call: after sending its status, or when the
     // client reset the stream or its connection died before that status went out.
     call.once('cancelled', () => {
@@ -63,7 +72,7 @@ export class CallStream<Req, Res> {
     this.signal.addEventListener('abort', onEnd);
     try {
       for (;;) {
-        const request = waiting.shift();
+        const request = this.signal.aborted ? undefined : waiting.shift(); // nothing after the call ended
         if (request !== undefined) {
           if (waiting.length === 0) this.call.resume();
           yield request;
@@ -81,29 +90,32 @@ export class CallStream<Req, Res> {
     }
   }
 
-  /** Queues a response; a client that lets `queueLimit` responses pile up is cut off. */
-  push(response: Res): void {
+  /**
+   * Queues an encoded response. A client that lets `limits.responses` responses, or
+   * `limits.bytes` bytes, pile up is cut off with RESOURCE_EXHAUSTED: the server's memory per
+   * stream stays bounded whatever the client does.
+   */
+  push(response: Uint8Array): void {
     if (this.ending) return;
-    if (this.queue.length >= this.queueLimit) {
+    if (this.queue.length >= this.limits.responses || this.unsentBytes + response.length > this.limits.bytes) {
+      this.unsentBytes -= this.queue.reduce((n, r) => n + r.length, 0);
       this.queue.length = 0; // the client resumes and finds all of it in the history
-      this.end({
-        code: Status.RESOURCE_EXHAUSTED,
-        details: `the client did not read its last ${this.queueLimit} responses; resume the session to catch up`,
-      });
+      this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the client reads too slowly; resume the session to catch up' });
       return;
     }
     this.queue.push(response);
+    this.unsentBytes += response.length;
     this.flush();
   }
 
   /**
-   * Ends the call with `status` after the queued responses (written at once: at most
-   * `queueLimit`). Later calls are ignored. A client that still reads nothing is reset after 30 s.
+   * Ends the call with `status` after the queued responses (written at once: they are within the
+   * limits). Later calls are ignored. A client that still reads nothing is reset after 30 s.
    */
   end(status: CallStatus): void {
     if (this.ending) return;
     this.ending = status;
-    for (const response of this.queue.splice(0)) this.call.write(response);
+    for (const response of this.queue.splice(0)) this.write(response);
     if (status.code === Status.OK) this.call.end();
     else this.call.emit('error', { code: status.code, details: status.details });
     this.controller.abort();
@@ -116,9 +128,10 @@ export class CallStream<Req, Res> {
     return this.call as ServerDuplexStream<unknown, unknown>;
   }
 
+
   private flush(): void {
     while (!this.waitingForDrain && this.queue.length > 0) {
-      if (!this.call.write(this.queue.shift()!)) {
+      if (!this.write(this.queue.shift()!)) {
         this.waitingForDrain = true;
         this.call.once('drain', () => {
           this.waitingForDrain = false;
@@ -126,6 +139,10 @@ export class CallStream<Req, Res> {
         });
       }
     }
+  }
+
+  private write(response: Uint8Array): boolean {
+    return this.call.write(response, () => (this.unsentBytes -= response.length));
   }
 }
 

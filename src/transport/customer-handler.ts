@@ -1,7 +1,7 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ChatContext } from '../domain/chat-context';
 import { CustomerConversation } from '../domain/customer-conversation';
-import type { ChatCustomerRequest, ChatCustomerResponse } from '../../gen/support';
+import { ChatCustomerResponse, type ChatCustomerRequest } from '../../gen/support';
 import { toCustomerResponse } from './proto-mapping';
 import type { RequestParsers } from './request-schemas';
 import type { CallEnvironment } from './serve-call';
@@ -17,6 +17,7 @@ export function createCustomerHandler(
     role: 'customer',
     open: (userId, port) => new CustomerConversation(chat, userId, port),
     toResponse: toCustomerResponse,
+    encode: (response) => ChatCustomerResponse.encode(response).finish(),
     apply: async (conversation, request: ChatCustomerRequest) => {
       const command = parsers.customer(request);
       if (command.kind === 'init') await conversation.init(command.resumeSessionId);

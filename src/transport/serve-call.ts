@@ -1,21 +1,21 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
-import { CallStream } from './call-stream';
+import { CallStream, type OutboundLimits } from './call-stream';
 import { statusName, toCallStatus } from './grpc-status';
 import { authenticate, type Identity } from './identity';
 
 /** What every chat call shares: the logger, the outbound queue limit, and what shutdown needs. */
 export type CallEnvironment = Readonly<{
   logger: Logger;
-  streamQueue: number;
-  liveCalls: Set<CallStream<unknown, unknown>>;
+  outbound: OutboundLimits;
+  liveCalls: Set<CallStream<unknown>>;
   /** True once the server has begun to shut down. */
   isStopping: () => boolean;
 }>;
 
 /** The body of a call: runs until the client half-closes; `sessionOf` tells the log line the session. */
-export type CallBody<Req, Res> = (
-  stream: CallStream<Req, Res>,
+export type CallBody<Req> = (
+  stream: CallStream<Req>,
   identity: Identity,
   reportSession: (sessionOf: () => string | undefined) => void,
 ) => Promise<void>;
@@ -29,17 +29,17 @@ export async function serveCall<Req, Res>(
   call: ServerDuplexStream<Req, Res>,
   env: CallEnvironment,
   role: Identity['role'],
-  body: CallBody<Req, Res>,
+  body: CallBody<Req>,
 ): Promise<void> {
   const startedAt = performance.now();
   const fields = { method: call.getPath(), peer: call.getPeer(), user: undefined as string | undefined };
   let sessionOf: () => string | undefined = () => undefined;
-  const stream = new CallStream(call, env.streamQueue, (status) => {
-    env.liveCalls.delete(stream as CallStream<unknown, unknown>);
+  const stream = new CallStream(call, env.outbound, (status) => {
+    env.liveCalls.delete(stream as CallStream<unknown>);
     const duration_ms = Math.round(performance.now() - startedAt);
     env.logger.info('stream ended', { ...fields, session: sessionOf(), code: statusName(status.code), duration_ms });
   });
-  env.liveCalls.add(stream as CallStream<unknown, unknown>);
+  env.liveCalls.add(stream as CallStream<unknown>);
   try {
     const identity = authenticate(call.metadata, role);
     fields.user = identity.userId;

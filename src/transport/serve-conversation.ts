@@ -16,6 +16,8 @@ export type ConversationMethod<Req, Res, Output, C extends Conversation> = Reado
   role: Identity['role'];
   open: (userId: string, port: StreamPort<Output>) => C;
   toResponse: (output: Output) => Res;
+  /** The generated encoder of `Res`: responses are encoded once, here, so their bytes can be counted. */
+  encode: (response: Res) => Uint8Array;
   /** Validates one request and applies it; throws ChatError. */
   apply: (conversation: C, request: Req) => Promise<void>;
 }>;
@@ -33,7 +35,7 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
     serveCall(call, env, method.role, async (stream, identity, reportSession) => {
       const conversation = method.open(identity.userId, {
         id: stream.id,
-        push: (output) => stream.push(method.toResponse(output)),
+        push: (output) => stream.push(method.encode(method.toResponse(output))),
         abort: (error) => stream.end(toCallStatus(error)),
       });
       reportSession(() => conversation.lastSessionId);
