@@ -87,7 +87,13 @@ function metadataFor(user: string): grpc.Metadata {
 async function openSession(i: number, customerClient: SupportClient, agentClient: SupportClient) {
   const customer: grpc.ClientDuplexStream<ChatCustomerRequest, ChatCustomerResponse> = customerClient.chatCustomer(metadataFor(`bench-customer-${i}`));
   const agent: grpc.ClientDuplexStream<ChatAgentRequest, ChatAgentResponse> = agentClient.chatAgent(metadataFor(`agent-bench-${i}`));
-  for (const call of [customer, agent]) call.on('error', () => {});
+  for (const call of [customer, agent]) {
+    call.on('error', () => {});
+    // A stream that ends before the run does is a fault of the run: say so, rather than count loss only.
+    call.on('status', (status: grpc.StatusObject) => {
+      if (status.code !== grpc.status.CANCELLED) console.error(`bench: a stream of session ${i} ended early: ${grpc.status[status.code]} ${status.details}`);
+    });
+  }
   customer.write({ req: { $case: 'init', value: { resumeSessionId: '' } } });
   const sessionId = await firstResponse(customer, (r) => (r.resp?.$case === 'session' ? r.resp.value.sessionId : undefined));
   agent.write({ req: { $case: 'accept', value: { sessionId } } });

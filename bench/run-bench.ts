@@ -21,6 +21,13 @@ export type ThroughputRow = Readonly<{
 
 type Scenario = Readonly<{ name: string; sessions: number; mode: LoadMode; realArgs?: string[]; relay: boolean }>;
 
+/**
+ * A run sends tens of thousands of messages per session, far past the default 2 MiB history of
+ * one session (SPEC §6), which would end the streams with RESOURCE_EXHAUSTED: lift that limit,
+ * which the bare relay does not have either.
+ */
+const REAL_SERVER_ARGS = ['--max-history-bytes', String(2 ** 40)];
+
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
@@ -47,7 +54,7 @@ async function measure(scenario: Scenario, server: 'real' | 'relay', extraArgs: 
   const child =
     server === 'relay'
       ? await startServerChild(RELAY_SERVER, ['0'])
-      : await startServerChild(REAL_SERVER, ['--port', '0', '--db', db, ...(scenario.realArgs ?? []), ...extraArgs]);
+      : await startServerChild(REAL_SERVER, ['--port', '0', '--db', db, ...REAL_SERVER_ARGS, ...(scenario.realArgs ?? []), ...extraArgs]);
   let cpuAtStart = 0;
   let cpuInWindow = 0;
   try {
