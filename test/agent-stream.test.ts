@@ -1,22 +1,16 @@
 import { status } from '@grpc/grpc-js';
 import type { Session, SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse, describeHistory } from './helpers/chat-client';
-import { startTestServer, type TestServer } from './helpers/test-server';
+import { useServerPerTest, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
 // SPEC §4: the ChatAgent stream.
 
 let server: TestServer;
 let client: SupportClient;
-
-beforeEach(async () => {
-  server = await startTestServer();
-  client = connect(server.address);
-});
-
-afterEach(async () => {
-  client.close();
-  await server.stop();
+useServerPerTest((started, connected) => {
+  server = started;
+  client = connected;
 });
 
 function customer(user = 'joe'): CustomerStream {

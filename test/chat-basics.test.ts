@@ -1,19 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import type { SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse } from './helpers/chat-client';
-import { startTestServer, type TestServer } from './helpers/test-server';
+import { useServerPerTest, type TestServer } from './helpers/test-server';
 
 let server: TestServer;
 let client: SupportClient;
-
-beforeEach(async () => {
-  server = await startTestServer();
-  client = connect(server.address);
-});
-
-afterEach(async () => {
-  client.close();
-  await server.stop();
+useServerPerTest((started, connected) => {
+  server = started;
+  client = connected;
 });
 
 test('a customer and an agent chat: each sees the other, nobody sees an echo', async () => {

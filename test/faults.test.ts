@@ -2,20 +2,14 @@ import { status } from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import type { SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeAgentResponse } from './helpers/chat-client';
-import { startTestServer, type TestServer } from './helpers/test-server';
+import { useServerPerTest, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
 let server: TestServer;
 let client: SupportClient;
-
-beforeEach(async () => {
-  server = await startTestServer();
-  client = connect(server.address);
-});
-
-afterEach(async () => {
-  client.close();
-  await server.stop();
+useServerPerTest((started, connected) => {
+  server = started;
+  client = connected;
 });
 
 /** Makes the database fail every insert of an entry whose text is `poison`, as a broken disk or bug would. */

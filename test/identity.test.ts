@@ -3,21 +3,15 @@ import { status } from '@grpc/grpc-js';
 import type { ChatAgentRequest, ChatAgentResponse, ChatCustomerRequest, ChatCustomerResponse, SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, RecordedStream } from './helpers/chat-client';
 import { callWithAuthorization } from './helpers/raw-client';
-import { startTestServer, type TestServer } from './helpers/test-server';
+import { useServerPerTest, type TestServer } from './helpers/test-server';
 
 // SPEC §1: `authorization: token <id>`, exactly once; agents' ids start with "agent".
 
 let server: TestServer;
 let client: SupportClient;
-
-beforeEach(async () => {
-  server = await startTestServer();
-  client = connect(server.address);
-});
-
-afterEach(async () => {
-  client.close();
-  await server.stop();
+useServerPerTest((started, connected) => {
+  server = started;
+  client = connected;
 });
 
 function metadataWith(...authorization: string[]): grpc.Metadata {

@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js';
 import type { ChatCustomerRequest, ChatCustomerResponse, SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, RecordedStream } from './helpers/chat-client';
 import { startBlackholeProxy } from './helpers/tcp-proxy';
-import { startTestServer, type TestServer } from './helpers/test-server';
+import { useServerPerTest, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
 // SPEC §7 Logs: one JSON line when a stream starts and one when it ends (method, peer, user,
@@ -11,15 +11,9 @@ import { waitFor } from './helpers/wait';
 
 let server: TestServer;
 let client: SupportClient;
-
-beforeEach(async () => {
-  server = await startTestServer();
-  client = connect(server.address);
-});
-
-afterEach(async () => {
-  client.close();
-  await server.stop();
+useServerPerTest((started, connected) => {
+  server = started;
+  client = connected;
 });
 
 type Line = Record<string, unknown>;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { parseConfig, type Config } from '../../src/config/config';
 import { createJsonLogger, type Logger } from '../../src/log/logger';
 import { startServer, type RunningServer } from '../../src/server/server';
+import type { SupportClient } from '../../gen/support';
+import { connect } from './chat-client';
 
 /** A fresh temporary folder, removed by `removeTempDir`. */
 export function makeTempDir(prefix = 'support-test-'): string {
@@ -54,4 +56,22 @@ export async function startTestServer(flags: string[] = [], dir = makeTempDir())
     },
   };
   return server;
+}
+
+/**
+ * Gives each test of the file a fresh server and a client connected to it (`bind` receives them),
+ * and stops both after the test.
+ */
+export function useServerPerTest(bind: (server: TestServer, client: SupportClient) => void, flags: string[] = []): void {
+  let server: TestServer;
+  let client: SupportClient;
+  beforeEach(async () => {
+    server = await startTestServer(flags);
+    client = connect(server.address);
+    bind(server, client);
+  });
+  afterEach(async () => {
+    client.close();
+    await server.stop();
+  });
 }
