@@ -115,7 +115,8 @@ async function main(): Promise<void> {
   printThroughput(rows);
   const extras: ExtraResult[] = quick || (only && !'extra'.startsWith(only)) ? [] : await extraScenarios((scenario, dbFile) => measure(scenario, 'real', [], dbFile));
   const results = { date: new Date().toISOString(), machine, durationMs, warmupMs, rows, extras };
-  const out = path.resolve(__dirname, '..', '..', 'bench', 'results', quick ? 'quick.json' : 'latest.json');
+  // Only a full run replaces latest.json (the run BENCHMARKS.md reports).
+  const out = path.resolve(__dirname, '..', '..', 'bench', 'results', quick ? 'quick.json' : only ? 'partial.json' : 'latest.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`results written to ${path.relative(process.cwd(), out)}`);
