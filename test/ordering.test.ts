@@ -20,7 +20,7 @@ import { waitFor } from './helpers/wait';
 let server: TestServer;
 let clients: SupportClient[];
 
-/** A new client (its own HTTP/2 connection), closed after the test. */
+/** A new client, closed after the test (grpc-js may share one connection among them). */
 function newClient(): SupportClient {
   const client = connect(server.address);
   clients.push(client);

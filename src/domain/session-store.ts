@@ -38,6 +38,6 @@ export interface SessionStore {
   markAwaiting(sessionId: string, now: Date): Promise<void>;
   /** Records that the customer detached at `now` (the idle timeout counts from the later of this and the last entry). */
   recordCustomerDetached(sessionId: string, now: Date): Promise<void>;
-  /** Open sessions with no entry and no customer detach since `cutoff`, oldest first. */
+  /** Up to `limit` open sessions with no entry and no customer detach since `cutoff`. */
   findIdleSessions(cutoff: Date, limit: number): Promise<string[]>;
 }

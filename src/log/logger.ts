@@ -19,5 +19,3 @@ export function createJsonLogger(out: (line: string) => void = (line) => process
   };
 }
 
-/** A logger that drops everything (for unit tests of code that logs). */
-export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };

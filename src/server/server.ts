@@ -27,7 +27,11 @@ export type RunningServer = Readonly<{
   port: number;
   /** Stops taking calls, ends live streams with UNAVAILABLE, closes the database. Safe to call twice. */
   shutdown: () => Promise<void>;
+  /** What the server holds in memory for live streams: all zero once every stream has ended. */
+  liveState: () => LiveState;
 }>;
+
+export type LiveState = Readonly<{ calls: number; subscribedSessions: number; attachedSessions: number }>;
 
 /** Opens the database, registers Support, reflection and health, and listens (SPEC §7). */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
@@ -37,7 +41,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const requeued = store.requeueAttendedSessions(new Date());
   if (requeued > 0) logger.info('sessions back in the queue after restart', { sessions: requeued });
 
-  const chat = chatContext(store, config);
+  const bus = new InProcessEventBus();
+  const attachments = new Attachments();
+  const chat = chatContext(store, bus, attachments, config);
   let isStopping = false;
   // A few full histories' worth of bytes per stream, beside --stream-queue responses.
   const outbound = { responses: config.streamQueue, bytes: 4 * config.maxHistoryBytes };
@@ -56,14 +62,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port });
 
   const parts = { server, health, liveCalls: env.liveCalls, stopTimers: stopIdleSweeper, closeStore: () => store.close(), logger };
-  return { host: config.host, port, shutdown: gracefulShutdown(parts, () => (isStopping = true)) };
+  const liveState = () => ({ calls: env.liveCalls.size, subscribedSessions: bus.subscribedSessionCount, attachedSessions: attachments.size });
+  return { host: config.host, port, shutdown: gracefulShutdown(parts, () => (isStopping = true)), liveState };
 }
 
-function chatContext(store: SqliteSessionStore, config: Config): ChatContext {
+function chatContext(store: SqliteSessionStore, bus: InProcessEventBus, attachments: Attachments, config: Config): ChatContext {
   return {
     store,
-    bus: new InProcessEventBus(),
-    attachments: new Attachments(),
+    bus,
+    attachments,
     limits: { maxOpenSessions: config.maxOpenSessions, maxHistoryBytes: config.maxHistoryBytes },
     now: () => new Date(),
     newSessionId,

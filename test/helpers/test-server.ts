@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../../src/config/config';
 import { createJsonLogger, type Logger } from '../../src/log/logger';
-import { startServer, type RunningServer } from '../../src/server/server';
+import { startServer, type LiveState, type RunningServer } from '../../src/server/server';
 import type { SupportClient } from '../../gen/support';
 import { connect } from './chat-client';
 
@@ -21,6 +21,8 @@ export type TestServer = {
   readonly address: string;
   readonly dbFile: string;
   readonly config: Config;
+  /** What the running server holds for live streams (leak checks). */
+  liveState(): LiveState;
   /** JSON log lines written so far. */
   readonly logs: Record<string, unknown>[];
   /** Stops the server (as on SIGTERM) and starts a new one on the same database, after `whileDown` if given. */
@@ -39,6 +41,10 @@ export async function startTestServer(flags: string[] = [], dir = makeTempDir())
     get address() {
       if (!running) throw new Error('the test server is stopped');
       return `127.0.0.1:${running.port}`;
+    },
+    liveState() {
+      if (!running) throw new Error('the test server is stopped');
+      return running.liveState();
     },
     dbFile,
     config,
