@@ -24,9 +24,10 @@ type Scenario = Readonly<{ name: string; sessions: number; mode: LoadMode; realA
 /**
  * A run sends tens of thousands of messages per session, far past the default 2 MiB history of
  * one session (SPEC §6), which would end the streams with RESOURCE_EXHAUSTED: lift that limit,
- * which the bare relay does not have either.
+ * which the bare relay does not have either. Likewise the per-stream rate limit (50 requests/s by
+ * default, for human chat) is turned off: the load generator sends as fast as the server takes.
  */
-const REAL_SERVER_ARGS = ['--max-history-bytes', String(2 ** 40)];
+const REAL_SERVER_ARGS = ['--max-history-bytes', String(2 ** 40), '--max-messages-per-second', '0'];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

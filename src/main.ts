@@ -26,6 +26,10 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   });
   const server = await startServer(config, logger).catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`support: ${err.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
     logger.error('could not start', { error: err instanceof Error ? err.message : String(err) });
     process.exit(1);
   });

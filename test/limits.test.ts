@@ -96,7 +96,7 @@ describe('--max-open-sessions', () => {
 
 describe('--stream-queue', () => {
   test('an agent that stops reading is cut with RESOURCE_EXHAUSTED; the customer and other agents carry on, and history has everything', async () => {
-    const c = await serve(['--stream-queue', '50']);
+    const c = await serve(['--stream-queue', '50', '--max-messages-per-second', '0']);
     const customer = new CustomerStream(c, 'joe');
     const { sessionId } = await customer.init();
     const stalled = new AgentStream(client(true), 'agent-stalled'); // own connection: its flow control is its own

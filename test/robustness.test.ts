@@ -73,9 +73,10 @@ afterEach(async () => {
   removeTempDir(dir);
 });
 
+/** Starts the built server; these are load tests, so its per-stream rate limit (made for human chat) is off. */
 async function start(flags: string[] = []): Promise<{ server: ServerProcess; address: string; rss: RssSampler; dbFile: string }> {
   const dbFile = path.join(dir, 'support.db');
-  const { server, address } = await startServerProcess(dbFile, flags);
+  const { server, address } = await startServerProcess(dbFile, ['--max-messages-per-second', '0', ...flags]);
   servers.push(server);
   const rss = new RssSampler(server.child.pid!);
   samplers.push(rss);

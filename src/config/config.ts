@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { isLoopbackHost } from './loopback';
 
-/** The server's configuration: every option of SPEC §6-7, parsed once, validated, frozen. */
+/** The server's configuration: every option of SPEC §6-7 and of production mode, parsed once, validated, frozen. */
 export type Config = Readonly<{
   host: string;
   port: number;
@@ -14,9 +15,25 @@ export type Config = Readonly<{
   sqliteSync: 'normal' | 'full';
   keepaliveSeconds: number;
   keepaliveTimeoutSeconds: number;
+  /** Requests per second one stream may send before the server stops reading it; 0 = unlimited. */
+  maxMessagesPerSecond: number;
+  /** How many requests a stream may send at once above that rate. */
+  messageBurst: number;
+  auth: 'demo' | 'jwt';
+  /** Demo auth on a non-loopback address: anyone who can reach the port can claim any id. */
+  insecureDemoAuth: boolean;
+  jwtSecretFile: string | undefined;
+  jwtPublicKeyFile: string | undefined;
+  jwtJwksFile: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  jwtRoleClaim: string;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsClientCa: string | undefined;
 }>;
 
-/** Thrown for a bad flag or value; main prints its message on one line and exits with 2. */
+/** Thrown for a bad flag, value or file; main prints its message on one line and exits with 2. */
 export class ConfigError extends Error {}
 
 /** A whole number written in decimal digits (z.coerce alone would read "" as 0). */
@@ -27,11 +44,17 @@ const count = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 
+const text = z.string().trim().min(1);
+const optionalText = text.optional();
+const yesNo = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+type Option = { schema: z.ZodType; default?: string; help: string; switch?: true };
+
 /** One row per option: its flag (`--max-message-bytes`), variable (`SUPPORT_MAX_MESSAGE_BYTES`) and rule. */
 const options = {
-  host: { schema: z.string().trim().min(1), default: '127.0.0.1', help: 'address to listen on' },
+  host: { schema: text, default: '127.0.0.1', help: 'address to listen on' },
   port: { schema: count(0, 65535), default: '12345', help: 'TCP port, 0 picks a free one' },
-  db: { schema: z.string().trim().min(1), default: './data/support.db', help: 'SQLite database file' },
+  db: { schema: text, default: './data/support.db', help: 'SQLite database file' },
   maxMessageBytes: { schema: count(1), default: '8192', help: 'largest message text, in UTF-8 bytes' },
   maxHistoryBytes: { schema: count(1), default: '2097152', help: "largest encoded history of a session" },
   maxOpenSessions: { schema: count(1), default: '10', help: 'open sessions per customer' },
@@ -41,37 +64,78 @@ const options = {
   sqliteSync: { schema: z.enum(['normal', 'full']), default: 'normal', help: "SQLite 'synchronous' setting" },
   keepaliveSeconds: { schema: count(1), default: '30', help: 'ping each connection this often' },
   keepaliveTimeoutSeconds: { schema: count(1), default: '10', help: 'drop a connection whose ping is unanswered this long' },
-} satisfies Record<keyof Config, { schema: z.ZodType; default: string; help: string }>;
+  maxMessagesPerSecond: { schema: count(0), default: '50', help: 'requests per second per stream before reading slows; 0 = off' },
+  messageBurst: { schema: count(1), default: '100', help: 'requests a stream may send at once above that rate' },
+  auth: { schema: z.enum(['demo', 'jwt']), default: 'demo', help: "'demo' (authorization: token <id>) or 'jwt' (Bearer tokens)" },
+  insecureDemoAuth: { schema: yesNo, default: 'false', switch: true, help: 'allow demo auth on a non-loopback address' },
+  jwtSecretFile: { schema: optionalText, help: 'HS256 secret (at least 32 bytes) for --auth jwt' },
+  jwtPublicKeyFile: { schema: optionalText, help: 'PEM public key or certificate (RS256, ES256, EdDSA) for --auth jwt' },
+  jwtJwksFile: { schema: optionalText, help: 'JWKS file of public keys for --auth jwt' },
+  jwtIssuer: { schema: optionalText, help: "required 'iss' of tokens" },
+  jwtAudience: { schema: optionalText, help: "required 'aud' of tokens" },
+  jwtRoleClaim: { schema: text, default: 'role', help: "claim holding 'customer' or 'agent'" },
+  tlsCert: { schema: optionalText, help: 'PEM certificate chain: serve over TLS' },
+  tlsKey: { schema: optionalText, help: 'PEM private key of --tls-cert' },
+  tlsClientCa: { schema: optionalText, help: 'PEM CA: require client certificates it signed (mTLS)' },
+} satisfies Record<keyof Config, Option>;
 
 type OptionName = keyof typeof options;
 
 /**
- * Parses `--name value` / `--name=value` flags over `SUPPORT_NAME` environment variables over defaults.
- * Throws ConfigError naming the first bad flag or value.
+ * Parses `--name value` / `--name=value` flags over `SUPPORT_NAME` environment variables over defaults,
+ * then checks the options that only make sense together. Throws ConfigError naming the first bad
+ * flag or value. Reads no files: see loadSecurity.
  */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
   const flags = parseFlags(argv);
   const raw: Record<string, unknown> = {};
   for (const name of Object.keys(options) as OptionName[]) {
+    const option: Option = options[name];
     const fromFlag = flags.get(name);
     const fromEnv = env[envName(name)];
     const source = fromFlag !== undefined ? `--${flagName(name)}` : fromEnv !== undefined ? envName(name) : undefined;
-    const value = fromFlag ?? fromEnv ?? options[name].default;
-    const parsed = options[name].schema.safeParse(value);
+    const value = fromFlag ?? fromEnv ?? option.default;
+    const parsed = option.schema.safeParse(value);
     if (!parsed.success) {
       const what = source ?? `default of --${flagName(name)}`;
       throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${what}: ${parsed.error.issues[0]?.message}`);
     }
     raw[name] = parsed.data;
   }
-  return Object.freeze(raw as Config);
+  const config = raw as Config;
+  checkCombinations(config);
+  return Object.freeze(config);
+}
+
+/** Rules across options; each message names the flags involved. */
+function checkCombinations(config: Config): void {
+  const keySources = [config.jwtSecretFile, config.jwtPublicKeyFile, config.jwtJwksFile].filter((file) => file !== undefined);
+  if (config.auth === 'jwt' && keySources.length !== 1) {
+    throw new ConfigError('--auth jwt needs exactly one of --jwt-secret-file, --jwt-public-key-file, --jwt-jwks-file');
+  }
+  if (config.auth === 'demo' && (keySources.length > 0 || config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
+    throw new ConfigError('--jwt-* flags need --auth jwt');
+  }
+  if (config.auth === 'demo' && !config.insecureDemoAuth && !isLoopbackHost(config.host)) {
+    throw new ConfigError(
+      `refusing demo auth on --host ${config.host}: anyone who reaches it can claim any id; use --auth jwt, a loopback --host, or --insecure-demo-auth`,
+    );
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together');
+  }
+  if (config.tlsClientCa !== undefined && config.tlsCert === undefined) {
+    throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
+  }
 }
 
 /** Usage text for `--help`. */
 export function usage(): string {
-  const lines = (Object.keys(options) as OptionName[]).map(
-    (name) => `  --${flagName(name).padEnd(28)} ${options[name].help} (default ${options[name].default}; env ${envName(name)})`,
-  );
+  const lines = (Object.keys(options) as OptionName[]).map((name) => {
+    const option: Option = options[name];
+    const shown = option.default === undefined ? '' : `default ${option.default}; `;
+    return `  --${flagName(name).padEnd(28)} ${option.help} (${shown}env ${envName(name)})`;
+  });
   return ['usage: node dist/src/main.js [flags]', ...lines].join('\n');
 }
 
@@ -84,7 +148,9 @@ function parseFlags(argv: readonly string[]): Map<OptionName, string> {
     const name = match ? byFlag.get(match[1]!) : undefined;
     if (!match || !name) throw new ConfigError(`unknown flag ${JSON.stringify(arg)} (see --help)`);
     if (flags.has(name)) throw new ConfigError(`flag --${match[1]} given more than once`);
-    const value = match[2] ?? argv[++i];
+    // A switch alone means "on"; it takes a value only after '='.
+    const isSwitch = (options[name] as Option).switch === true;
+    const value = match[2] ?? (isSwitch ? 'true' : argv[++i]);
     if (value === undefined || (match[2] === undefined && value.startsWith('--'))) {
       throw new ConfigError(`flag --${match[1]} needs a value`);
     }

@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import { createAuthenticator } from '../auth/create-authenticator';
 import type { Config } from '../config/config';
+import { isLoopbackHost } from '../config/loopback';
 import { InProcessEventBus } from '../bus/in-process-event-bus';
 import { Attachments } from '../domain/attachments';
 import type { ChatContext } from '../domain/chat-context';
@@ -18,6 +20,7 @@ import { startIdleSweeper } from './idle-sweeper';
 import { keepRepeatedHeaders } from './repeated-headers';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
+import { loadServerTransport, type ServerTransport } from './server-credentials';
 import { serverOptions } from './server-options';
 
 /** A started server. */
@@ -35,6 +38,9 @@ export type LiveState = Readonly<{ calls: number; subscribedSessions: number; at
 
 /** Opens the database, registers Support, reflection and health, and listens (SPEC §7). */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Key and certificate files first: a bad one must stop start-up before the database is touched.
+  const authenticator = createAuthenticator(config);
+  const transport = loadServerTransport(config);
   const { db, migrations } = openDatabase({ file: config.db, sync: config.sqliteSync });
   logger.info('database ready', { db: config.db, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
   const store = new SqliteSessionStore(db);
@@ -47,19 +53,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let isStopping = false;
   // A few full histories' worth of bytes per stream, beside --stream-queue responses.
   const outbound = { responses: config.streamQueue, bytes: 4 * config.maxHistoryBytes };
-  const env: CallEnvironment = { logger, outbound, liveCalls: new Set(), isStopping: () => isStopping };
+  const requestRate = { perSecond: config.maxMessagesPerSecond, burst: config.messageBurst };
+  const env: CallEnvironment = { authenticator, logger, requestRate, outbound, liveCalls: new Set(), isStopping: () => isStopping };
   const server = new grpc.Server(serverOptions(config));
   const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
   let port: number;
   try {
-    port = await bind(server, config.host, config.port);
+    port = await bind(server, config.host, config.port, transport.credentials);
     keepRepeatedHeaders(server);
   } catch (err) {
     db.close();
     throw err;
   }
   const stopIdleSweeper = startIdleSweeper(chat, config.idleTimeoutSeconds * 1000, logger);
-  logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port });
+  logSecurity(config, transport, logger);
+  logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind });
 
   const parts = { server, health, liveCalls: env.liveCalls, stopTimers: stopIdleSweeper, closeStore: () => store.close(), logger };
   const liveState = () => ({ calls: env.liveCalls.size, subscribedSessions: bus.subscribedSessionCount, attachedSessions: attachments.size });
@@ -90,9 +98,24 @@ function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestPar
   return health;
 }
 
-function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Says at start-up how callers are identified and how the wire is protected, loudest when it is not. */
+function logSecurity(config: Config, transport: ServerTransport, logger: Logger): void {
+  const fields = { auth: config.auth, transport: transport.kind, certificate_expires: transport.certificateExpires };
+  if (config.auth === 'demo' && config.insecureDemoAuth && !isLoopbackHost(config.host)) {
+    logger.warn('demo auth on a non-loopback address: any caller can claim any id (--insecure-demo-auth)', fields);
+  } else if (config.auth === 'demo') {
+    logger.info('demo auth: callers name themselves, so only loopback addresses are served (use --auth jwt in production)', fields);
+  } else {
+    logger.info('jwt auth: callers need a signed Bearer token', { ...fields, jwt_issuer: config.jwtIssuer, jwt_audience: config.jwtAudience });
+  }
+  if (transport.kind === 'plaintext' && !isLoopbackHost(config.host)) {
+    logger.warn('serving without TLS on a non-loopback address: tokens and messages cross the network in clear text', fields);
+  }
+}
+
+function bind(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(hostPort(host, port), grpc.ServerCredentials.createInsecure(), (err, boundPort) =>
+    server.bindAsync(hostPort(host, port), credentials, (err, boundPort) =>
       err ? reject(err) : resolve(boundPort),
     ),
   );

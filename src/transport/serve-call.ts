@@ -1,12 +1,15 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { Logger } from '../log/logger';
+import type { LogFields, Logger } from '../log/logger';
 import { CallStream, type OutboundLimits } from './call-stream';
 import { statusName, toCallStatus } from './grpc-status';
-import { authenticate, type Identity } from './identity';
+import { AuthenticationError, requireRole, type Authenticator, type Identity } from '../auth/identity';
+import type { RequestRate } from './request-throttle';
 
-/** What every chat call shares: the logger, the outbound queue limit, and what shutdown needs. */
+/** What every chat call shares: authentication, the logger, the stream limits, and what shutdown needs. */
 export type CallEnvironment = Readonly<{
+  authenticator: Authenticator;
   logger: Logger;
+  requestRate: RequestRate;
   outbound: OutboundLimits;
   liveCalls: Set<CallStream<unknown>>;
   /** True once the server has begun to shut down. */
@@ -32,7 +35,7 @@ export async function serveCall<Req, Res>(
   body: CallBody<Req>,
 ): Promise<void> {
   const startedAt = performance.now();
-  const fields = { method: call.getPath(), peer: call.getPeer(), user: undefined as string | undefined };
+  const fields: LogFields = { method: call.getPath(), peer: call.getPeer(), user: undefined };
   let sessionOf: () => string | undefined = () => undefined;
   const stream = new CallStream(call, env.outbound, (status) => {
     env.liveCalls.delete(stream as CallStream<unknown>);
@@ -41,13 +44,16 @@ export async function serveCall<Req, Res>(
   });
   env.liveCalls.add(stream as CallStream<unknown>);
   try {
-    const identity = authenticate(call.metadata, role);
+    const { authenticator } = env;
+    const identity = requireRole(await authenticator.identify(call.metadata), role, authenticator.roleHint);
     fields.user = identity.userId;
     env.logger.info('stream started', fields);
     await body(stream, identity, (report) => (sessionOf = report));
     stream.end({ code: Status.OK, details: 'OK' });
   } catch (err) {
     if (!fields.user) env.logger.info('stream started', fields);
+    // Why a credential failed is for the operator (on the end line), never for the caller.
+    if (err instanceof AuthenticationError) fields.auth_failure = err.reason;
     const status = toCallStatus(err);
     if (status.code === Status.INTERNAL) {
       env.logger.error('stream failed', { ...fields, session: sessionOf(), error: err instanceof Error ? err.stack : String(err) });

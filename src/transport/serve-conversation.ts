@@ -2,7 +2,8 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { StreamPort } from '../domain/chat-context';
 import { ChatError } from '../domain/chat-error';
 import { toCallStatus } from './grpc-status';
-import type { Identity } from './identity';
+import type { Identity } from '../auth/identity';
+import { RequestThrottle } from './request-throttle';
 import { serveCall, type CallEnvironment } from './serve-call';
 
 /** What both conversations offer the transport. */
@@ -25,7 +26,8 @@ export type ConversationMethod<Req, Res, Output, C extends Conversation> = Reado
 /**
  * A grpc-js handler that runs a conversation over a call: outputs become responses on the bounded
  * queue, a takeover ends the call with the domain's status, requests are applied one at a time in
- * the order sent, and however the call ends the conversation is closed exactly once.
+ * the order sent (no faster than the stream's request rate), and however the call ends the
+ * conversation is closed exactly once.
  */
 export function serveConversation<Req, Res, Output, C extends Conversation>(
   env: CallEnvironment,
@@ -46,6 +48,11 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
           env.logger.error('detaching a stream failed', { user: identity.userId, error: err instanceof Error ? err.stack : String(err) });
         });
       });
-      for await (const request of stream.requests()) await method.apply(conversation, request);
+      const throttle = new RequestThrottle(env.requestRate);
+      for await (const request of stream.requests()) {
+        await throttle.take(stream.signal);
+        if (stream.signal.aborted) return;
+        await method.apply(conversation, request);
+      }
     });
 }
