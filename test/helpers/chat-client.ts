@@ -92,8 +92,9 @@ export class RecordedStream<Req, Res> {
 
 /** A customer's ChatCustomer stream with helpers for each request. */
 export class CustomerStream extends RecordedStream<ChatCustomerRequest, ChatCustomerResponse> {
-  constructor(client: SupportClient, readonly user: string) {
-    super(client.chatCustomer(tokenFor(user)));
+  /** `metadata` defaults to the demo token of `user`. */
+  constructor(client: SupportClient, readonly user: string, metadata = tokenFor(user)) {
+    super(client.chatCustomer(metadata));
   }
 
   /** Sends init and returns the session it connects to. */
@@ -119,8 +120,9 @@ export class CustomerStream extends RecordedStream<ChatCustomerRequest, ChatCust
 
 /** An agent's ChatAgent stream with helpers for each request. */
 export class AgentStream extends RecordedStream<ChatAgentRequest, ChatAgentResponse> {
-  constructor(client: SupportClient, readonly user: string) {
-    super(client.chatAgent(tokenFor(user)));
+  /** `metadata` defaults to the demo token of `user`. */
+  constructor(client: SupportClient, readonly user: string, metadata = tokenFor(user)) {
+    super(client.chatAgent(metadata));
   }
 
   /** Sends accept and returns the session it joins. */

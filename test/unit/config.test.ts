@@ -15,6 +15,19 @@ describe('parseConfig', () => {
       sqliteSync: 'normal',
       keepaliveSeconds: 30,
       keepaliveTimeoutSeconds: 10,
+      maxMessagesPerSecond: 50,
+      messageBurst: 100,
+      auth: 'demo',
+      insecureDemoAuth: false,
+      jwtSecretFile: undefined,
+      jwtPublicKeyFile: undefined,
+      jwtJwksFile: undefined,
+      jwtIssuer: undefined,
+      jwtAudience: undefined,
+      jwtRoleClaim: 'role',
+      tlsCert: undefined,
+      tlsKey: undefined,
+      tlsClientCa: undefined,
     });
   });
 
@@ -39,6 +52,38 @@ describe('parseConfig', () => {
     [['port', '1'], /unknown flag "port"/],
     [['--port', '1', '--port', '2'], /more than once/],
   ])('%j is refused with a message naming the flag', (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(ConfigError);
+    expect(() => parseConfig(argv, {})).toThrow(message);
+  });
+
+  test('--insecure-demo-auth is a switch: alone it is on, it takes a value only after =, and its variable is read', () => {
+    const lan = ['--host', '0.0.0.0'];
+    expect(parseConfig([...lan, '--insecure-demo-auth', '--port', '1'], {})).toMatchObject({ insecureDemoAuth: true, port: 1 });
+    expect(parseConfig([...lan, '--insecure-demo-auth=true'], {}).insecureDemoAuth).toBe(true);
+    expect(parseConfig(lan, { SUPPORT_INSECURE_DEMO_AUTH: '1' }).insecureDemoAuth).toBe(true);
+    expect(() => parseConfig([...lan, '--insecure-demo-auth=false'], {})).toThrow(/refusing demo auth on --host 0.0.0.0/);
+    expect(() => parseConfig(['--insecure-demo-auth=maybe'], {})).toThrow(/--insecure-demo-auth/);
+  });
+
+  test('jwt mode takes exactly one key source, and its options', () => {
+    const config = parseConfig(['--auth', 'jwt', '--jwt-public-key-file', 'k.pem', '--jwt-issuer', 'https://id.example', '--jwt-role-claim', 'support_role', '--host', '0.0.0.0'], {});
+    expect(config).toMatchObject({ auth: 'jwt', jwtPublicKeyFile: 'k.pem', jwtIssuer: 'https://id.example', jwtRoleClaim: 'support_role', host: '0.0.0.0' });
+  });
+
+  test.each([
+    [['--auth', 'jwt'], /exactly one of --jwt-secret-file, --jwt-public-key-file, --jwt-jwks-file/],
+    [['--auth', 'jwt', '--jwt-secret-file', 's', '--jwt-jwks-file', 'j'], /exactly one of/],
+    [['--jwt-secret-file', 's'], /--jwt-\* flags need --auth jwt/],
+    [['--jwt-audience', 'a'], /need --auth jwt/],
+    [['--auth', 'oauth'], /--auth/],
+    [['--host', '0.0.0.0'], /refusing demo auth on --host 0.0.0.0.*--insecure-demo-auth/],
+    [['--host', '192.168.1.10'], /refusing demo auth/],
+    [['--tls-cert', 'c.pem'], /--tls-cert and --tls-key go together/],
+    [['--tls-key', 'k.pem'], /--tls-cert and --tls-key go together/],
+    [['--tls-client-ca', 'ca.pem'], /--tls-client-ca needs --tls-cert/],
+    [['--max-messages-per-second', '-1'], /--max-messages-per-second/],
+    [['--message-burst', '0'], /--message-burst/],
+  ])('%j is refused: %s', (argv, message) => {
     expect(() => parseConfig(argv, {})).toThrow(ConfigError);
     expect(() => parseConfig(argv, {})).toThrow(message);
   });

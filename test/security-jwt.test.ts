@@ -1,0 +1,251 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import type { SupportClient } from '../gen/support';
+import { AgentStream, connect, CustomerStream } from './helpers/chat-client';
+import { callWithAuthorization } from './helpers/raw-client';
+import { waitFor } from './helpers/wait';
+import { makeTempDir, removeTempDir, startTestServer, type TestServer } from './helpers/test-server';
+
+const ISSUER = 'https://id.example.com';
+const AUDIENCE = 'support-chat';
+const now = () => Math.floor(Date.now() / 1000);
+
+type SigningKey = { alg: string; key: CryptoKey | Uint8Array };
+
+let dir: string;
+let rsa: SigningKey & { publicPem: string };
+let otherRsa: SigningKey;
+let hmac: SigningKey & { file: string };
+const files: Record<string, string> = {};
+
+beforeAll(async () => {
+  dir = makeTempDir('support-jwt-');
+  const write = (name: string, content: string | Uint8Array) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, content);
+    return (files[name] = file);
+  };
+  const rsaPair = await generateKeyPair('RS256', { extractable: true });
+  const publicPem = await exportSPKI(rsaPair.publicKey);
+  rsa = { alg: 'RS256', key: rsaPair.privateKey, publicPem };
+  write('rsa.pem', publicPem);
+  otherRsa = { alg: 'RS256', key: (await generateKeyPair('RS256')).privateKey };
+  const secret = crypto.randomBytes(32);
+  hmac = { alg: 'HS256', key: secret, file: write('secret', Buffer.concat([secret, Buffer.from('\n')])) };
+});
+
+afterAll(() => removeTempDir(dir));
+
+/** A signed token for `sub` with role claim `role`; `claims` add to or override the defaults (iss, aud, exp in 10 min). */
+async function tokenOf(signer: SigningKey, sub: string | undefined, role: string | undefined, claims: JWTPayload = {}): Promise<string> {
+  const payload: JWTPayload = { iss: ISSUER, aud: AUDIENCE, exp: now() + 600, ...(sub && { sub }), ...(role && { role }), ...claims };
+  for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
+  return new SignJWT(payload).setProtectedHeader({ alg: signer.alg, kid: 'k1' }).setIssuedAt().sign(signer.key);
+}
+
+function bearer(token: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('--auth jwt with an RS256 public key, issuer and audience', () => {
+  let server: TestServer;
+  let client: SupportClient;
+
+  beforeAll(async () => {
+    server = await startTestServer(['--auth', 'jwt', '--jwt-public-key-file', files['rsa.pem']!, '--jwt-issuer', ISSUER, '--jwt-audience', AUDIENCE]);
+    client = connect(server.address);
+  });
+  afterAll(async () => {
+    client.close();
+    await server.stop();
+  });
+
+  test('valid customer and agent tokens chat end to end; the user id is `sub`, kept as written', async () => {
+    const customer = new CustomerStream(client, 'Joe', bearer(await tokenOf(rsa, 'Joe', 'customer')));
+    const session = await customer.init();
+    expect(session.customerName).toBe('Joe');
+    // An agent's role comes from the claim, not from an "agent" prefix.
+    const agent = new AgentStream(client, 'smith', bearer(await tokenOf(rsa, 'smith', 'agent')));
+    expect((await agent.accept(session.sessionId)).sessionId).toBe(session.sessionId);
+    customer.send('my card was declined');
+    expect(await agent.next()).toMatchObject({ resp: { $case: 'msg', value: { entry: { $case: 'customerMsg', value: 'my card was declined' } } } });
+    agent.write({ req: { $case: 'msg', value: 'looking into it' } });
+    expect(await customer.next()).toMatchObject({ resp: { $case: 'msg', value: { agentName: 'smith', msg: 'looking into it' } } });
+    customer.end();
+    agent.end();
+    expect(await customer.endCode()).toBe(grpc.status.OK);
+    expect(await agent.endCode()).toBe(grpc.status.OK);
+  });
+
+  const refused: [string, () => Promise<grpc.Metadata>][] = [
+    ['an expired token', async () => bearer(await tokenOf(rsa, 'joe', 'customer', { exp: now() - 3600 }))],
+    ['a token not valid yet (nbf in an hour)', async () => bearer(await tokenOf(rsa, 'joe', 'customer', { nbf: now() + 3600 }))],
+    ['a wrong audience', async () => bearer(await tokenOf(rsa, 'joe', 'customer', { aud: 'billing' }))],
+    ['a wrong issuer', async () => bearer(await tokenOf(rsa, 'joe', 'customer', { iss: 'https://evil.example.com' }))],
+    ['no exp', async () => bearer(await tokenOf(rsa, 'joe', 'customer', { exp: undefined }))],
+    ['no sub', async () => bearer(await tokenOf(rsa, undefined, 'customer'))],
+    ['a sub with white space', async () => bearer(await tokenOf(rsa, 'joe smith', 'customer'))],
+    ['no role claim', async () => bearer(await tokenOf(rsa, 'joe', undefined))],
+    ['an unknown role', async () => bearer(await tokenOf(rsa, 'joe', 'admin'))],
+    ['a token signed by another key', async () => bearer(await tokenOf(otherRsa, 'joe', 'customer'))],
+    [
+      'a tampered payload (sub changed, signature kept)',
+      async () => {
+        const [header, , signature] = (await tokenOf(rsa, 'joe', 'customer')).split('.');
+        return bearer([header, base64url({ iss: ISSUER, aud: AUDIENCE, exp: now() + 600, sub: 'ann', role: 'customer' }), signature].join('.'));
+      },
+    ],
+    ['alg: none', async () => bearer(`${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ iss: ISSUER, aud: AUDIENCE, exp: now() + 600, sub: 'joe', role: 'customer' })}.`)],
+    [
+      'HS256 signed with the public RSA key as its secret (algorithm confusion)',
+      async () => bearer(await tokenOf({ alg: 'HS256', key: new TextEncoder().encode(rsa.publicPem) }, 'joe', 'customer')),
+    ],
+    ['a demo token', async () => {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', 'token joe');
+      return metadata;
+    }],
+    ['garbage after Bearer', async () => bearer('not.a.jwt')],
+    ['no authorization', async () => new grpc.Metadata()],
+  ];
+
+  test.each(refused)('%s → UNAUTHENTICATED, with the same details as every other refusal', async (_case, metadata) => {
+    const customer = new CustomerStream(client, 'joe', await metadata());
+    customer.sendInit();
+    const status = await customer.ended();
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+    // Telling the caller which check failed helps an attacker; the log has it for the operator.
+    expect(status.details).toBe("expected exactly one metadata value 'authorization: Bearer <valid token>'");
+    expect(customer.responses).toEqual([]);
+  });
+
+  test('two valid Bearer values (sent raw: grpc-js will not send them) → UNAUTHENTICATED; one alone is accepted', async () => {
+    const joe = `Bearer ${await tokenOf(rsa, 'joe', 'customer')}`;
+    const ann = `Bearer ${await tokenOf(rsa, 'ann', 'customer')}`;
+    expect(await callWithAuthorization(server.address, '/Support/ChatCustomer', [joe], 300)).toMatchObject({ stillRunning: true });
+    expect(await callWithAuthorization(server.address, '/Support/ChatCustomer', [joe, ann])).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(await callWithAuthorization(server.address, '/Support/ChatCustomer', [joe, joe])).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+  });
+
+  test('each refusal logs why on its end line, without the token', async () => {
+    const expired = await tokenOf(rsa, 'logged-joe', 'customer', { exp: now() - 3600 });
+    const customer = new CustomerStream(client, 'joe', bearer(expired));
+    expect(await customer.endCode()).toBe(grpc.status.UNAUTHENTICATED);
+    const endLine = () => server.logs.find((line) => line.code === 'UNAUTHENTICATED' && line.auth_failure === 'ERR_JWT_EXPIRED');
+    await waitFor(() => endLine() !== undefined, 5000, 'the end line');
+    expect(endLine()).toMatchObject({ method: '/Support/ChatCustomer', msg: 'stream ended' });
+    expect(JSON.stringify(server.logs)).not.toContain(expired.split('.')[2]);
+  });
+
+  test('a customer token on ChatAgent and an agent token on ChatCustomer → PERMISSION_DENIED', async () => {
+    const customerOnAgent = new AgentStream(client, 'joe', bearer(await tokenOf(rsa, 'joe', 'customer')));
+    expect(await customerOnAgent.endCode()).toBe(grpc.status.PERMISSION_DENIED);
+    const agentOnCustomer = new CustomerStream(client, 'agent-smith', bearer(await tokenOf(rsa, 'agent-smith', 'agent')));
+    expect(await agentOnCustomer.endCode()).toBe(grpc.status.PERMISSION_DENIED);
+  });
+
+  test("a customer cannot resume another customer's session: NOT_FOUND, as for an unknown id", async () => {
+    const joe = new CustomerStream(client, 'joe', bearer(await tokenOf(rsa, 'joe', 'customer')));
+    const { sessionId } = await joe.init();
+    // Same sub in another case is another user: ids in tokens are not folded.
+    for (const intruder of ['ann', 'JOE']) {
+      const other = new CustomerStream(client, intruder, bearer(await tokenOf(rsa, intruder, 'customer')));
+      other.sendInit(sessionId);
+      const status = await other.ended();
+      expect(status.code).toBe(grpc.status.NOT_FOUND);
+      expect(other.responses).toEqual([]);
+    }
+    joe.send('still mine');
+    joe.end();
+    expect(await joe.endCode()).toBe(grpc.status.OK);
+  });
+
+  test('message text and tokens never reach the logs; user ids do', async () => {
+    const token = await tokenOf(rsa, 'private-joe', 'customer');
+    const customer = new CustomerStream(client, 'private-joe', bearer(token));
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(client, 'agent-x', bearer(await tokenOf(rsa, 'agent-x', 'agent')));
+    await agent.accept(sessionId);
+    customer.send('my PIN is 4711-secret');
+    await agent.next();
+    customer.end();
+    agent.end();
+    await customer.endCode();
+    await agent.endCode();
+    const logs = JSON.stringify(server.logs);
+    expect(logs).toContain('"user":"private-joe"');
+    expect(logs).not.toContain('4711-secret');
+    for (const part of token.split('.')) expect(logs).not.toContain(part);
+  });
+});
+
+describe('--auth jwt with each kind of key', () => {
+  /** Starts a server with `flags`, and returns the status of a customer's init with `token`. */
+  async function initWith(flags: string[], token: string): Promise<{ code: grpc.status; session?: string }> {
+    const server = await startTestServer(['--auth', 'jwt', ...flags]);
+    const client = connect(server.address);
+    try {
+      const customer = new CustomerStream(client, 'joe', bearer(token));
+      customer.sendInit();
+      await customer.take(1).catch(() => undefined);
+      customer.end();
+      const response = customer.responses[0]?.resp;
+      return { code: await customer.endCode(), session: response?.$case === 'session' ? response.value.customerName : undefined };
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  }
+
+  test('an HS256 secret file (its final newline is not part of the secret); another algorithm with the same secret is refused', async () => {
+    expect(await initWith(['--jwt-secret-file', hmac.file], await tokenOf(hmac, 'joe', 'customer'))).toEqual({ code: grpc.status.OK, session: 'joe' });
+    const hs512 = await tokenOf({ alg: 'HS512', key: hmac.key }, 'joe', 'customer');
+    expect((await initWith(['--jwt-secret-file', hmac.file], hs512)).code).toBe(grpc.status.UNAUTHENTICATED);
+    const rsaSigned = await tokenOf(rsa, 'joe', 'customer');
+    expect((await initWith(['--jwt-secret-file', hmac.file], rsaSigned)).code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  test.each(['ES256', 'EdDSA'])('a %s public key file', async (alg) => {
+    const pair = await generateKeyPair(alg, { extractable: true });
+    const file = path.join(dir, `${alg}.pem`);
+    fs.writeFileSync(file, await exportSPKI(pair.publicKey));
+    const signer = { alg, key: pair.privateKey };
+    expect(await initWith(['--jwt-public-key-file', file], await tokenOf(signer, 'joe', 'customer'))).toEqual({ code: grpc.status.OK, session: 'joe' });
+    expect((await initWith(['--jwt-public-key-file', file], await tokenOf(rsa, 'joe', 'customer'))).code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  test('a JWKS file: a token signed by any of its keys is accepted, one signed by a key not in it is not', async () => {
+    const ec = await generateKeyPair('ES256', { extractable: true });
+    const jwks = {
+      keys: [
+        { ...(await exportJWK(await crypto.webcrypto.subtle.importKey('spki', pemBody(rsa.publicPem), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['verify']))), kid: 'rsa-1', alg: 'RS256' },
+        { ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256' },
+      ],
+    };
+    const file = path.join(dir, 'jwks.json');
+    fs.writeFileSync(file, JSON.stringify(jwks));
+    const signWithKid = (signer: SigningKey, kid: string) =>
+      new SignJWT({ sub: 'joe', role: 'customer', exp: now() + 600 }).setProtectedHeader({ alg: signer.alg, kid }).sign(signer.key);
+    expect((await initWith(['--jwt-jwks-file', file], await signWithKid(rsa, 'rsa-1'))).code).toBe(grpc.status.OK);
+    expect((await initWith(['--jwt-jwks-file', file], await signWithKid({ alg: 'ES256', key: ec.privateKey }, 'ec-1'))).code).toBe(grpc.status.OK);
+    expect((await initWith(['--jwt-jwks-file', file], await signWithKid(otherRsa, 'rsa-1'))).code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  test('--jwt-role-claim names the claim that holds the role', async () => {
+    const claim = 'https://support.example.com/role';
+    const token = await tokenOf(rsa, 'joe', undefined, { [claim]: 'customer' });
+    expect((await initWith(['--jwt-public-key-file', files['rsa.pem']!, '--jwt-role-claim', claim], token)).code).toBe(grpc.status.OK);
+    expect((await initWith(['--jwt-public-key-file', files['rsa.pem']!], token)).code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+});
+
+function pemBody(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+}
