@@ -4,6 +4,9 @@ import { ChatError } from '../domain/chat-error';
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 type Pending = { work: () => unknown; settle: (outcome: Outcome) => void };
 
+/** What a store does around each batch: last writes inside its transaction, and forgetting after a rollback. */
+export type BatchHooks = Readonly<{ beforeCommit: () => void; afterRollback: () => void }>;
+
 /**
  * Group commit: writes queued during one turn of the event loop run in a single transaction at
  * its end, and their promises settle in queue order only after COMMIT. Callers publish only then,
@@ -18,8 +21,15 @@ export class GroupCommit {
   private queue: Pending[] = [];
   private readonly runInTransaction: (batch: Pending[]) => Outcome[];
 
-  constructor(db: Database.Database) {
-    this.runInTransaction = db.transaction((batch: Pending[]) => batch.map(attempt)).immediate;
+  constructor(
+    db: Database.Database,
+    private readonly hooks: BatchHooks = { beforeCommit: () => {}, afterRollback: () => {} },
+  ) {
+    this.runInTransaction = db.transaction((batch: Pending[]) => {
+      const outcomes = batch.map(attempt);
+      hooks.beforeCommit();
+      return outcomes;
+    }).immediate;
   }
 
   private closed = false;
@@ -47,6 +57,7 @@ export class GroupCommit {
     try {
       outcomes = this.runInTransaction(batch);
     } catch {
+      this.hooks.afterRollback();
       outcomes = batch.map((item) => this.alone(item));
     }
     batch.forEach((item, i) => item.settle(outcomes[i]!));
@@ -56,6 +67,7 @@ export class GroupCommit {
     try {
       return this.runInTransaction([item])[0]!;
     } catch (error) {
+      this.hooks.afterRollback();
       return { ok: false, error };
     }
   }

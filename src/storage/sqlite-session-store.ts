@@ -3,6 +3,7 @@ import { ChatError } from '../domain/chat-error';
 import type { Author, Entry } from '../domain/entry';
 import type { EntryDraft, SessionRecord, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
+import { SessionRowCache, type SessionCounters } from './session-row-cache';
 
 type SessionRow = { pk: number; id: string; customer: string; state: 'open' | 'ended'; last_seq: number; last_entry_at: number | null; history_bytes: number };
 type EntryRow = { seq: number; date_ms: number; agent: string | null; text: string };
@@ -17,9 +18,10 @@ export class SqliteSessionStore implements SessionStore {
   private readonly sql;
   /** Entries and session ends, committed in groups (see group-commit.ts). */
   private readonly writes: GroupCommit;
+  /** Counters of sessions being written, so an entry costs one INSERT (see session-row-cache.ts). */
+  private readonly rows: SessionRowCache;
 
   constructor(private readonly db: Database.Database) {
-    this.writes = new GroupCommit(db);
     const sessionColumns = 'pk, id, customer, state, last_seq, last_entry_at, history_bytes';
     this.sql = {
       countOpen: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM sessions WHERE customer = ? AND state = 'open'"),
@@ -48,6 +50,14 @@ export class SqliteSessionStore implements SessionStore {
       maxAwaitingSince: db.prepare<[], { t: number | null }>("SELECT MAX(awaiting_since) AS t FROM sessions WHERE state = 'open'"),
       requeueAttended: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE state = 'open' AND awaiting_since IS NULL"),
     };
+    this.rows = new SessionRowCache(
+      (id) => {
+        const row = this.sql.sessionById.get(id);
+        return row && { pk: row.pk, id: row.id, customer: row.customer, state: row.state, lastSeq: row.last_seq, lastEntryAt: row.last_entry_at, historyBytes: row.history_bytes };
+      },
+      (row) => this.sql.advanceSession.run(row.lastSeq, row.lastEntryAt, row.historyBytes, row.pk),
+    );
+    this.writes = new GroupCommit(db, { beforeCommit: () => this.rows.writeDirty(), afterRollback: () => this.rows.clear() });
   }
 
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {
@@ -77,15 +87,18 @@ export class SqliteSessionStore implements SessionStore {
     return this.writes.run(() => {
       const row = this.openSession(sessionId);
       // The date never decreases within a session, even if the wall clock steps back.
-      const date = new Date(Math.max(now.getTime(), row.last_entry_at ?? 0));
-      const historyBytes = row.history_bytes + draft.encodedSize(date);
+      const date = new Date(Math.max(now.getTime(), row.lastEntryAt ?? 0));
+      const historyBytes = row.historyBytes + draft.encodedSize(date);
       if (historyBytes > maxHistoryBytes) {
         throw new ChatError('resource-exhausted', `the session's history would pass ${maxHistoryBytes} bytes`);
       }
-      const seq = row.last_seq + 1;
+      const seq = row.lastSeq + 1;
       const agent = draft.author.kind === 'agent' ? draft.author.agentId : null;
       this.sql.insertEntry.run(row.pk, seq, date.getTime(), agent, draft.text);
-      this.sql.advanceSession.run(seq, date.getTime(), historyBytes, row.pk);
+      row.lastSeq = seq;
+      row.lastEntryAt = date.getTime();
+      row.historyBytes = historyBytes;
+      this.rows.changed(row);
       return { seq, date, author: draft.author, text: draft.text };
     });
   }
@@ -95,7 +108,8 @@ export class SqliteSessionStore implements SessionStore {
     return this.writes.run(() => {
       const row = this.openSession(sessionId);
       this.sql.endSession.run(now.getTime(), row.pk);
-      return { lastSeq: row.last_seq };
+      row.state = 'ended';
+      return { lastSeq: row.lastSeq };
     });
   }
 
@@ -141,8 +155,8 @@ export class SqliteSessionStore implements SessionStore {
     this.db.close();
   }
 
-  private openSession(sessionId: string): SessionRow {
-    const row = this.sql.sessionById.get(sessionId);
+  private openSession(sessionId: string): SessionCounters {
+    const row = this.rows.get(sessionId);
     if (!row) throw new ChatError('not-found', 'no such session');
     if (row.state !== 'open') throw new ChatError('failed-precondition', 'the session has ended');
     return row;

@@ -51,6 +51,27 @@ describe('SqliteSessionStore', () => {
     ]);
   });
 
+  test('a write that fails for an unexpected reason fails alone: the rest of its batch commits with no gap in the sequence', async () => {
+    await store.createSession('a', 'joe', at(0), 10);
+    await store.createSession('b', 'ann', at(0), 10);
+    await store.appendEntry('a', draft('before'), at(1), BIG);
+    db.exec(`CREATE TRIGGER fail_bad BEFORE INSERT ON entries WHEN NEW.text = 'bad'
+             BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
+    // One turn of the event loop: one batch, rolled back by 'bad', then retried one by one.
+    const results = await Promise.allSettled([
+      store.appendEntry('a', draft('one'), at(2), BIG),
+      store.appendEntry('b', draft('b-one'), at(2), BIG),
+      store.appendEntry('a', draft('bad'), at(3), BIG),
+      store.appendEntry('a', draft('two'), at(4), BIG),
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.seq : 'failed'))).toEqual([2, 1, 'failed', 3]);
+    expect((await store.appendEntry('a', draft('three'), at(5), BIG)).seq).toBe(4);
+    const read = await store.readSession('a');
+    expect(read?.session.lastSeq).toBe(4);
+    expect(read?.history.map((e) => [e.seq, e.text])).toEqual([[1, 'before'], [2, 'one'], [3, 'two'], [4, 'three']]);
+    expect((await store.readSession('b'))?.session.lastSeq).toBe(1);
+  });
+
   test('an entry date never goes back within a session, even when the clock does', async () => {
     await store.createSession('a', 'joe', at(0), 10);
     await store.appendEntry('a', draft('one'), at(5000), BIG);
