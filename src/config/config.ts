@@ -45,6 +45,8 @@ const count = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .pipe(z.number().min(min).max(max));
 
 const text = z.string().trim().min(1);
+// An IPv6 address may be written in brackets, as in a URL; the brackets are added back where needed.
+const host = text.transform((value) => value.replace(/^\[(.*)\]$/, '$1')).pipe(text);
 const optionalText = text.optional();
 const yesNo = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
@@ -52,7 +54,7 @@ type Option = { schema: z.ZodType; default?: string; help: string; switch?: true
 
 /** One row per option: its flag (`--max-message-bytes`), variable (`SUPPORT_MAX_MESSAGE_BYTES`) and rule. */
 const options = {
-  host: { schema: text, default: '127.0.0.1', help: 'address to listen on' },
+  host: { schema: host, default: '127.0.0.1', help: 'address to listen on' },
   port: { schema: count(0, 65535), default: '12345', help: 'TCP port, 0 picks a free one' },
   db: { schema: text, default: './data/support.db', help: 'SQLite database file' },
   maxMessageBytes: { schema: count(1), default: '8192', help: 'largest message text, in UTF-8 bytes' },
@@ -113,9 +115,8 @@ function checkCombinations(config: Config): void {
   if (config.auth === 'jwt' && keySources.length !== 1) {
     throw new ConfigError('--auth jwt needs exactly one of --jwt-secret-file, --jwt-public-key-file, --jwt-jwks-file');
   }
-  if (config.auth === 'demo' && (keySources.length > 0 || config.jwtIssuer !== undefined || config.jwtAudience !== undefined)) {
-    throw new ConfigError('--jwt-* flags need --auth jwt');
-  }
+  const jwtOnly = (['jwtSecretFile', 'jwtPublicKeyFile', 'jwtJwksFile', 'jwtIssuer', 'jwtAudience'] as const).find((name) => config[name] !== undefined);
+  if (config.auth === 'demo' && jwtOnly !== undefined) throw new ConfigError(`--${flagName(jwtOnly)} needs --auth jwt`);
   if (config.auth === 'demo' && !config.insecureDemoAuth && !isLoopbackHost(config.host)) {
     throw new ConfigError(
       `refusing demo auth on --host ${config.host}: anyone who reaches it can claim any id; use --auth jwt, a loopback --host, or --insecure-demo-auth`,

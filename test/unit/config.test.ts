@@ -73,8 +73,8 @@ describe('parseConfig', () => {
   test.each([
     [['--auth', 'jwt'], /exactly one of --jwt-secret-file, --jwt-public-key-file, --jwt-jwks-file/],
     [['--auth', 'jwt', '--jwt-secret-file', 's', '--jwt-jwks-file', 'j'], /exactly one of/],
-    [['--jwt-secret-file', 's'], /--jwt-\* flags need --auth jwt/],
-    [['--jwt-audience', 'a'], /need --auth jwt/],
+    [['--jwt-secret-file', 's'], /--jwt-secret-file needs --auth jwt/],
+    [['--jwt-audience', 'a'], /--jwt-audience needs --auth jwt/],
     [['--auth', 'oauth'], /--auth/],
     [['--host', '0.0.0.0'], /refusing demo auth on --host 0.0.0.0.*--insecure-demo-auth/],
     [['--host', '192.168.1.10'], /refusing demo auth/],
