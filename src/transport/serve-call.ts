@@ -46,6 +46,7 @@ export async function serveCall<Req, Res>(
   try {
     const { authenticator } = env;
     const identity = requireRole(await authenticator.identify(call.metadata), role, authenticator.roleHint);
+    if (stream.signal.aborted) return; // the client went away while its token was being verified
     fields.user = identity.userId;
     env.logger.info('stream started', fields);
     await body(stream, identity, (report) => (sessionOf = report));
