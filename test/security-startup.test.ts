@@ -80,9 +80,12 @@ beforeAll(async () => {
     goodSecret: write('good-secret', crypto.randomBytes(32)),
     notJson: write('jwks.json', '{"keys": [ this is not JSON'),
   });
-  // All refusals at once: each child exits as soon as it has checked its flags.
-  await Promise.all(
-    Object.entries(refusals).map(async ([name, make], index) => {
+  // A few refusals at a time (each child exits as soon as it has checked its flags): all at once
+  // could starve each other on a busy 2-core machine.
+  const pending = Object.entries(refusals).map(([name, make], index) => ({ name, make, index }));
+  const runNext = async (): Promise<void> => {
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      const { name, make, index } = next;
       const refusal = make(files);
       const dataDir = path.join(dir, `refused-${index}`);
       const server = spawnServer(['--port', '0', '--db', path.join(dataDir, 'support.db'), ...refusal.args], { cwd: dir });
@@ -93,9 +96,10 @@ beforeAll(async () => {
       await server.exited;
       const listened = server.stdout.some((line) => line.includes('listening on'));
       outcomes.set(name, { server, dataDir, refusal, code: listened ? 'listening' : server.exitCode()! });
-    }),
-  );
-});
+    }
+  };
+  await Promise.all([runNext(), runNext(), runNext(), runNext()]);
+}, 120_000);
 
 afterAll(async () => {
   for (const server of started) if (server.exitCode() === undefined) server.child.kill('SIGKILL');
