@@ -22,7 +22,7 @@ export class CallStream<Req> {
   /** Unique per call in this process. */
   readonly id = ++lastCallId;
   private readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
+  readonly signal: AbortSignal = this.controller.signal;
   private readonly queue: Uint8Array[] = [];
   /** Bytes queued here or handed to grpc-js and not yet written to the connection. */
   private unsentBytes = 0;

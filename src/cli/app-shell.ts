@@ -1,0 +1,73 @@
+import type { ConnectionState, CustomerChat, AgentChat } from '../client';
+import { formatEntry, formatStateChange } from './format';
+import type { Terminal } from './terminal';
+
+/**
+ * What both terminal apps do alike: print entries and connection changes, handle input lines one
+ * after another, send messages without blocking the prompt, and shut down cleanly.
+ */
+export class AppShell {
+  /** Resolves with the exit code once the app is done. */
+  readonly done: Promise<number>;
+  private finish!: (code: number) => void;
+  private finishing = false;
+  private lines: Promise<void> = Promise.resolve();
+  private readonly sending = new Set<Promise<void>>();
+  private previous: ConnectionState = { kind: 'idle' };
+
+  constructor(
+    readonly chat: CustomerChat | AgentChat,
+    readonly terminal: Terminal,
+  ) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+    chat.on('entry', (entry) => terminal.print(formatEntry(entry)));
+    chat.on('messageRejected', ({ text, error }) => terminal.print(`* the server refused ${JSON.stringify(text)}: ${error.message}`));
+    chat.on('state', (state) => this.onState(state));
+    terminal.onEnd(() => void this.quit(0));
+  }
+
+  /** Handles each input line with `handler`, in order, one at a time. */
+  handleLines(handler: (line: string) => Promise<void> | void): void {
+    this.terminal.onLine((line) => {
+      this.lines = this.lines.then(() => handler(line)).catch((err: unknown) => this.terminal.print(`* ${errorText(err)}`));
+    });
+  }
+
+  /** Sends without waiting (the prompt stays free while reconnecting); a failure is printed. */
+  send(text: string): void {
+    const sent = this.chat.send(text).catch((err: unknown) => this.terminal.print(`* not sent: ${JSON.stringify(text)} (${errorText(err)})`));
+    this.sending.add(sent);
+    void sent.finally(() => this.sending.delete(sent));
+  }
+
+  /** Lets pending messages reach the server, disconnects (the session stays open) and ends the app. */
+  async quit(code: number): Promise<void> {
+    if (this.finishing) {
+      // Asked twice (a second Ctrl-C): stop waiting for pending messages.
+      this.chat.close();
+      return;
+    }
+    this.finishing = true;
+    await this.lines;
+    if (this.sending.size > 0) this.terminal.print(`* sending ${this.sending.size} pending message(s) before quitting…`);
+    await Promise.all(this.sending);
+    await this.chat.closeGracefully();
+    this.terminal.close();
+    this.finish(code);
+  }
+
+  private onState(state: ConnectionState): void {
+    const line = formatStateChange(state, this.previous);
+    this.previous = state;
+    if (line) this.terminal.print(line);
+    if (state.kind === 'closed' && state.reason.kind !== 'closed-by-app') {
+      this.finishing = true;
+      this.terminal.close();
+      this.finish(1);
+    }
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

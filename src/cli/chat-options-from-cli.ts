@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import type { ChatOptions, TlsOptions } from '../client';
+import { UsageError, type CommonOptions } from './cli-options';
+
+/** The library's options for the flags both apps share; reads the JWT and PEM files named. */
+export function chatOptionsFrom(options: CommonOptions): ChatOptions {
+  const credentials = options.jwtFile ? { bearer: readFile(options.jwtFile, '--jwt-file').trim() } : { token: options.user };
+  return {
+    address: options.server,
+    credentials,
+    tls: tlsFrom(options),
+    backoff: { initialMs: options.retryInitialMs, maxMs: options.retryMaxMs },
+    giveUp: { maxElapsedMs: options.giveUpAfterS * 1000 },
+  };
+}
+
+function tlsFrom(options: CommonOptions): TlsOptions | undefined {
+  const { tls, tlsCa, tlsCert, tlsKey } = options;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (!tls && tlsCa === undefined && tlsCert === undefined) return undefined;
+  if (tlsCa === undefined && tlsCert === undefined) return true;
+  return {
+    rootCa: tlsCa === undefined ? undefined : readFile(tlsCa, '--tls-ca'),
+    cert: tlsCert === undefined ? undefined : readFile(tlsCert, '--tls-cert'),
+    key: tlsKey === undefined ? undefined : readFile(tlsKey, '--tls-key'),
+  };
+}
+
+function readFile(file: string, flag: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}

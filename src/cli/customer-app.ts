@@ -1,0 +1,86 @@
+// The customer's terminal app: `npm run customer -- --user joe [--server HOST:PORT]`.
+import { status } from '@grpc/grpc-js';
+import { ChatClientError, CustomerChat, type SessionInfo } from '../client';
+import { AppShell, errorText } from './app-shell';
+import { chatOptionsFrom } from './chat-options-from-cli';
+import { COMMON_USAGE, parseCustomerOptions, UsageError, type CustomerCliOptions } from './cli-options';
+import { StateFile } from './state-file';
+import { Terminal } from './terminal';
+
+const USAGE = [
+  'usage: npm run customer -- --user ID [flags]',
+  COMMON_USAGE,
+  '  --state-file PATH      where the last session id per user is kept (default $XDG_STATE_HOME/support-chat/sessions.json)',
+  '  --new                  start a new session even if the last one is still open',
+  'Type a line to send it; /hangup ends the session; /quit (or Ctrl-D) leaves it open to resume later.',
+].join('\n');
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) return (process.stdout.write(USAGE + '\n'), 0);
+  let options: CustomerCliOptions;
+  let chat: CustomerChat;
+  try {
+    options = parseCustomerOptions(argv);
+    chat = new CustomerChat(chatOptionsFrom(options));
+  } catch (err) {
+    if (!(err instanceof UsageError || err instanceof ChatClientError)) throw err;
+    process.stderr.write(`customer: ${err.message}\n`);
+    return 2;
+  }
+  const shell = new AppShell(chat, new Terminal());
+  const state = new StateFile(options.stateFile);
+  wireSessionEvents(shell, chat, state, options.user);
+  shell.handleLines((line) => onLine(shell, chat, line));
+  shell.terminal.print(`* connecting to ${options.server} as ${chat.userId}…`);
+  await openSession(shell, chat, state, options).catch((err: unknown) => {
+    shell.terminal.print(`* could not open a session: ${errorText(err)}`);
+    void shell.quit(1);
+  });
+  return shell.done;
+}
+
+/** Resumes the user's last session if it is still open, else starts a new one; remembers it either way. */
+async function openSession(shell: AppShell, chat: CustomerChat, state: StateFile, options: CustomerCliOptions): Promise<void> {
+  const last = options.new ? undefined : state.lastSession(options.user);
+  let session: SessionInfo | undefined;
+  if (last) {
+    session = await chat.resume(last).catch((err: unknown) => {
+      if (!(err instanceof ChatClientError) || ![status.NOT_FOUND, status.FAILED_PRECONDITION].includes(err.code)) throw err;
+      shell.terminal.print(`* your last session ${last} is over; starting a new one`);
+      return undefined;
+    });
+  }
+  session ??= await chat.start();
+  state.remember(options.user, session.sessionId);
+}
+
+function wireSessionEvents(shell: AppShell, chat: CustomerChat, state: StateFile, user: string): void {
+  let announced = false;
+  chat.on('state', (change) => {
+    if (change.kind !== 'connected' || announced) return;
+    announced = true;
+    shell.terminal.print(`* session ${change.sessionId}: type to chat, /hangup to end it, /quit to leave it open`);
+  });
+  chat.on('sessionEnded', (end) => {
+    state.forget(user);
+    shell.terminal.print(end.reason === 'hung-up' ? `* you hung up; session ${end.sessionId} is over` : `* session ${end.sessionId} has ended`);
+    void shell.quit(0);
+  });
+}
+
+async function onLine(shell: AppShell, chat: CustomerChat, line: string): Promise<void> {
+  const command = line.trim();
+  if (command === '') return;
+  if (command === '/hangup') return chat.hangUp();
+  if (command === '/quit') return void shell.quit(0);
+  if (command.startsWith('/')) return shell.terminal.print('* commands: /hangup, /quit');
+  shell.send(line);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`customer: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

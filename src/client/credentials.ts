@@ -1,0 +1,71 @@
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
+import { ChatClientError } from './chat-client-error';
+
+/** Who the client is: the demo token (`authorization: token <id>`) or a signed JWT (`authorization: Bearer <jwt>`). */
+export type ChatCredentials = Readonly<{ token: string }> | Readonly<{ bearer: string }>;
+
+/** TLS for the channel: `true` for the system's root CAs, or PEM files' contents (client cert and key for mTLS). */
+export type TlsOptions =
+  | true
+  | Readonly<{
+      rootCa?: Buffer | string;
+      cert?: Buffer | string;
+      key?: Buffer | string;
+    }>;
+
+/** What every call of a chat carries. */
+export type CallIdentity = Readonly<{
+  channel: ChannelCredentials;
+  /** Fresh metadata for one call (grpc-js may modify the object it is given). */
+  metadata: () => Metadata;
+  /** This user's id as the server records it in entries. */
+  userId: string;
+}>;
+
+/**
+ * grpc-js credentials and metadata for `credentials` over `tls`. The authorization goes in call
+ * metadata rather than in call credentials because grpc-js refuses call credentials on an
+ * insecure channel, and the demo mode runs on plain loopback.
+ */
+export function callIdentity(credentials: ChatCredentials, tls: TlsOptions | undefined): CallIdentity {
+  const header = 'token' in credentials ? `token ${credentials.token}` : `Bearer ${credentials.bearer}`;
+  return {
+    channel: channelCredentials(tls),
+    metadata: () => {
+      const metadata = new Metadata();
+      metadata.set('authorization', header);
+      return metadata;
+    },
+    userId: 'token' in credentials ? credentials.token.toLowerCase() : subjectOf(credentials.bearer),
+  };
+}
+
+function channelCredentials(tls: TlsOptions | undefined): ChannelCredentials {
+  if (tls === undefined) return grpcCredentials.createInsecure();
+  if (tls === true) return grpcCredentials.createSsl();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new ChatClientError(Status.INVALID_ARGUMENT, 'a TLS client certificate and its key go together');
+  }
+  return grpcCredentials.createSsl(asBuffer(tls.rootCa), asBuffer(tls.key), asBuffer(tls.cert));
+}
+
+function asBuffer(pem: Buffer | string | undefined): Buffer | null {
+  if (pem === undefined) return null;
+  return typeof pem === 'string' ? Buffer.from(pem) : pem;
+}
+
+/**
+ * The JWT's `sub`, which the server uses as the user id. It is read, not verified: the server
+ * verifies; the client only needs it to recognise its own entries in a history.
+ */
+function subjectOf(jwt: string): string {
+  const payload = jwt.split('.')[1];
+  try {
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+    if (typeof claims.sub === 'string' && claims.sub.length > 0) return claims.sub;
+  } catch {
+    // reported below
+  }
+  throw new ChatClientError(Status.INVALID_ARGUMENT, "the bearer token is not a JWT with a 'sub' claim");
+}
