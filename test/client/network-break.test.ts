@@ -3,24 +3,13 @@
 // not the server had it when the connection broke.
 import { AgentChat, CustomerChat } from '../../src/client';
 import { ChatRecorder } from '../helpers/chat-recorder';
-import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
-import { startTestServer, type TestServer } from '../helpers/test-server';
+import type { RelayProxy } from '../helpers/relay-proxy';
+import { useServerBehindRelay } from '../helpers/relayed-server';
+import type { TestServer } from '../helpers/test-server';
 
 let server: TestServer;
 let relay: RelayProxy;
-let chats: { close(): void }[];
-
-beforeEach(async () => {
-  server = await startTestServer();
-  relay = await startRelayProxy(server.address);
-  chats = [];
-});
-
-afterEach(async () => {
-  for (const chat of chats) chat.close();
-  await relay.close();
-  await server.stop();
-});
+const track = useServerBehindRelay((s, r) => ([server, relay] = [s, r]));
 
 const fastRetry = { backoff: { initialMs: 20, maxMs: 250 } };
 
@@ -28,7 +17,8 @@ const fastRetry = { backoff: { initialMs: 20, maxMs: 250 } };
 async function setUp() {
   const customer = new CustomerChat({ address: relay.address, credentials: { token: 'joe' }, ...fastRetry });
   const agent = new AgentChat({ address: server.address, credentials: { token: 'agent-smith' }, ...fastRetry });
-  chats.push(customer, agent);
+  track(customer);
+  track(agent);
   const customerSees = new ChatRecorder(customer);
   const agentSees = new ChatRecorder(agent);
   const session = await customer.start();
@@ -104,7 +94,8 @@ test('messages written into a connection that dies before the server reads them 
 test('an agent cut off re-accepts the same session and gets what the customer said meanwhile', async () => {
   const customer = new CustomerChat({ address: server.address, credentials: { token: 'ann' }, ...fastRetry });
   const agent = new AgentChat({ address: relay.address, credentials: { token: 'agent-smith' }, ...fastRetry });
-  chats.push(customer, agent);
+  track(customer);
+  track(agent);
   const agentSees = new ChatRecorder(agent);
   const session = await customer.start();
   await customer.send('q1');

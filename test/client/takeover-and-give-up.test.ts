@@ -3,33 +3,17 @@
 import { status } from '@grpc/grpc-js';
 import { AgentChat, CustomerChat } from '../../src/client';
 import { ChatRecorder } from '../helpers/chat-recorder';
-import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
+import type { RelayProxy } from '../helpers/relay-proxy';
+import { useServerBehindRelay } from '../helpers/relayed-server';
 import { startBlackholeProxy } from '../helpers/tcp-proxy';
-import { startTestServer, type TestServer } from '../helpers/test-server';
+import type { TestServer } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
 
 let server: TestServer;
 let relay: RelayProxy;
-let chats: { close(): void }[];
-
-beforeEach(async () => {
-  server = await startTestServer();
-  relay = await startRelayProxy(server.address);
-  chats = [];
-});
-
-afterEach(async () => {
-  for (const chat of chats) chat.close();
-  await relay.close();
-  await server.stop();
-});
+const track = useServerBehindRelay((s, r) => ([server, relay] = [s, r]));
 
 const fastRetry = { backoff: { initialMs: 20, maxMs: 100 } };
-
-function track<T extends { close(): void }>(chat: T): T {
-  chats.push(chat);
-  return chat;
-}
 
 test('a customer whose session is resumed by a second client reports taken-over and does not reconnect', async () => {
   const first = track(new CustomerChat({ address: relay.address, credentials: { token: 'joe' }, ...fastRetry }));

@@ -51,7 +51,8 @@ export function logRecords(server: ServerProcess): Record<string, unknown>[] {
   return server.stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
+/** Appends each complete non-empty line of `stream` to `into`. */
+export function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
   let partial = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { collectLines } from './server-process';
 import { waitFor } from './wait';
 
 /** The built terminal apps (`npm test` builds before jest runs). */
@@ -47,14 +48,4 @@ export function spawnApp(script: string, args: string[]): TerminalApp {
     },
     entries: () => lines.flatMap((line) => /^\[\d\d:\d\d:\d\d\] (.*)$/.exec(line)?.[1] ?? []),
   };
-}
-
-function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop()!;
-    into.push(...parts);
-  });
 }
