@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import type { ChatOptions, TlsOptions } from '../client';
+import { jwtSubject, type ChatCredentials, type ChatOptions, type TlsOptions } from '../client';
 import { UsageError, type CommonOptions } from './cli-options';
 
 /** The library's options for the flags both apps share; reads the JWT and PEM files named. */
 export function chatOptionsFrom(options: CommonOptions): ChatOptions {
-  const credentials = options.jwtFile ? { bearer: readFile(options.jwtFile, '--jwt-file').trim() } : { token: options.user };
+  const credentials = options.jwtFile ? jwtFileCredentials(options.jwtFile) : { token: options.user };
   return {
     address: options.server,
     credentials,
@@ -12,6 +12,15 @@ export function chatOptionsFrom(options: CommonOptions): ChatOptions {
     backoff: { initialMs: options.retryInitialMs, maxMs: options.retryMaxMs },
     giveUp: { maxElapsedMs: options.giveUpAfterS * 1000 },
   };
+}
+
+/**
+ * The JWT in `file`, read again before each connection attempt: a token that a login helper renews
+ * on disk is picked up at the next reconnect, so a chat outlives its first token's expiry.
+ */
+function jwtFileCredentials(file: string): ChatCredentials {
+  const read = () => readFile(file, '--jwt-file').trim();
+  return { bearer: read, userId: jwtSubject(read()) };
 }
 
 function tlsFrom(options: CommonOptions): TlsOptions | undefined {

@@ -2,8 +2,15 @@ import { credentials as grpcCredentials, Metadata, type ChannelCredentials } fro
 import { status as Status } from '@grpc/grpc-js';
 import { ChatClientError } from './chat-client-error';
 
-/** Who the client is: the demo token (`authorization: token <id>`) or a signed JWT (`authorization: Bearer <jwt>`). */
-export type ChatCredentials = Readonly<{ token: string }> | Readonly<{ bearer: string }>;
+/**
+ * Who the client is: the demo token (`authorization: token <id>`), or a signed JWT (`authorization:
+ * Bearer <jwt>`). A JWT expires, and the chat may reconnect hours later: give a function instead,
+ * called before each connection attempt for a current token, with the user id (the tokens' `sub`).
+ */
+export type ChatCredentials =
+  | Readonly<{ token: string }>
+  | Readonly<{ bearer: string }>
+  | Readonly<{ bearer: () => string | Promise<string>; userId: string }>;
 
 /** TLS for the channel: `true` for the system's root CAs, or PEM files' contents (client cert and key for mTLS). */
 export type TlsOptions =
@@ -17,8 +24,8 @@ export type TlsOptions =
 /** What every call of a chat carries. */
 export type CallIdentity = Readonly<{
   channel: ChannelCredentials;
-  /** Fresh metadata for one call (grpc-js may modify the object it is given). */
-  metadata: () => Metadata;
+  /** Fresh metadata for one call (grpc-js may modify the object it is given); rejects if no token could be had. */
+  metadata: () => Promise<Metadata>;
   /** This user's id as the server records it in entries. */
   userId: string;
 }>;
@@ -29,16 +36,25 @@ export type CallIdentity = Readonly<{
  * insecure channel, and the demo mode runs on plain loopback.
  */
 export function callIdentity(credentials: ChatCredentials, tls: TlsOptions | undefined): CallIdentity {
-  const header = 'token' in credentials ? `token ${credentials.token}` : `Bearer ${credentials.bearer}`;
+  const header = async () => ('token' in credentials ? `token ${credentials.token}` : `Bearer ${await bearerOf(credentials)}`);
   return {
     channel: channelCredentials(tls),
-    metadata: () => {
+    metadata: async () => {
       const metadata = new Metadata();
-      metadata.set('authorization', header);
+      metadata.set('authorization', await header());
       return metadata;
     },
-    userId: 'token' in credentials ? credentials.token.toLowerCase() : subjectOf(credentials.bearer),
+    userId: userIdOf(credentials),
   };
+}
+
+function userIdOf(credentials: ChatCredentials): string {
+  if ('token' in credentials) return credentials.token.toLowerCase();
+  return 'userId' in credentials ? credentials.userId : jwtSubject(credentials.bearer);
+}
+
+async function bearerOf(credentials: Exclude<ChatCredentials, { token: string }>): Promise<string> {
+  return typeof credentials.bearer === 'string' ? credentials.bearer : credentials.bearer();
 }
 
 function channelCredentials(tls: TlsOptions | undefined): ChannelCredentials {
@@ -59,7 +75,7 @@ function asBuffer(pem: Buffer | string | undefined): Buffer | null {
  * The JWT's `sub`, which the server uses as the user id. It is read, not verified: the server
  * verifies; the client only needs it to recognise its own entries in a history.
  */
-function subjectOf(jwt: string): string {
+export function jwtSubject(jwt: string): string {
   const payload = jwt.split('.')[1];
   try {
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as { sub?: unknown };

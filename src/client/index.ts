@@ -5,7 +5,7 @@ export { CustomerChat } from './customer-chat';
 export { AgentChat } from './agent-chat';
 export type { SessionInfo } from './resilient-chat';
 export type { ChatOptions } from './chat-options';
-export type { ChatCredentials, TlsOptions } from './credentials';
+export { jwtSubject, type ChatCredentials, type TlsOptions } from './credentials';
 export type { BackoffOptions, GiveUpOptions } from './backoff';
 export type { ChatEntry } from './chat-entry';
 export type { ChatEvent, ChatEvents, RejectedMessage, SessionEnd } from './chat-events';

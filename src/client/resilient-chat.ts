@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { status as Status, type StatusObject } from '@grpc/grpc-js';
+import { status as Status, type Metadata, type StatusObject } from '@grpc/grpc-js';
 import { SupportClient, type Session } from '../../gen/support';
 import { Backoff } from './backoff';
 import { verdictOf, type CallVerdict } from './call-verdict';
@@ -164,7 +164,14 @@ export class ResilientChat<Req, Res> extends EventEmitter<ChatEvents> {
         await this.sleep(delayMs);
         if (generation !== this.generation) return;
       }
-      const { call, status } = await this.runCall();
+      const metadata = await this.identity.metadata().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      if (generation !== this.generation) return;
+      if (metadata instanceof Error) {
+        // The app's token source failed (its identity provider may be down): try again later.
+        cause = new ChatClientError(Status.UNAVAILABLE, `could not get a token: ${metadata.message}`);
+        continue;
+      }
+      const { call, status } = await this.runCall(metadata);
       if (generation !== this.generation) return;
       if (call.joined) backoff = undefined; // a new outage starts a new count
       if (call.halfClosed && this.detachItem) return this.finishDetach(status);
@@ -187,10 +194,10 @@ export class ResilientChat<Req, Res> extends EventEmitter<ChatEvents> {
   }
 
   /** Opens a call with the join request; resolves once it is over. */
-  private async runCall(): Promise<{ call: ChatCall<Req, Res>; status: StatusObject }> {
+  private async runCall(metadata: Metadata): Promise<{ call: ChatCall<Req, Res>; status: StatusObject }> {
     const joinId = this.current?.sessionId ?? this.target;
     const timeoutMs = this.options.joinTimeoutMs ?? 10_000;
-    const call = new ChatCall(this.protocol, this.ensureClient(), this.identity.metadata(), joinId, timeoutMs, (incoming, from) =>
+    const call = new ChatCall(this.protocol, this.ensureClient(), metadata, joinId, timeoutMs, (incoming, from) =>
       this.onIncoming(incoming, from),
     );
     this.call = call;

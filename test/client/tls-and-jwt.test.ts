@@ -6,6 +6,8 @@ import { status } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { AgentChat, CustomerChat, type ChatOptions } from '../../src/client';
 import { ChatRecorder } from '../helpers/chat-recorder';
+import { startRelayProxy } from '../helpers/relay-proxy';
+import { waitFor } from '../helpers/wait';
 import { makeTestCertificates, type TestCertificates } from '../helpers/test-certificates';
 import { makeTempDir, removeTempDir, startTestServer, type TestServer } from '../helpers/test-server';
 
@@ -82,4 +84,46 @@ test('without the client certificate the mTLS server refuses the connection, and
   const seen = new ChatRecorder(customer);
   await expect(customer.start()).rejects.toMatchObject({ code: status.UNAVAILABLE });
   expect((await seen.closed()).kind).toBe('gave-up');
+});
+
+test('a token function is asked before every connection attempt: a failure is retried, and a reconnect gets a fresh token', async () => {
+  const relay = await startRelayProxy(server.address);
+  const minted: string[] = [];
+  const tokenSource = async () => {
+    if (minted.length === 0) {
+      minted.push('(failed)');
+      throw new Error('identity provider unavailable');
+    }
+    const token = await jwtFor('Joe', 'customer');
+    minted.push(token);
+    return token;
+  };
+  const options = secureOptions('unused');
+  const customer = new CustomerChat({
+    ...options,
+    address: `localhost:${relay.address.split(':').pop()}`,
+    credentials: { bearer: tokenSource, userId: 'Joe' },
+    backoff: { initialMs: 20, maxMs: 100 },
+    giveUp: { maxAttempts: 10 },
+  });
+  const agent = new AgentChat(secureOptions(await jwtFor('agent-tess', 'agent')));
+  chats.push(customer, agent);
+  const customerSees = new ChatRecorder(customer);
+  const agentSees = new ChatRecorder(agent);
+  try {
+    const session = await customer.start();
+    expect(minted.length).toBe(2); // the failed call, then the token that connected
+    const reconnecting = customerSees.states.find((state) => state.kind === 'reconnecting');
+    expect(reconnecting).toMatchObject({ cause: { message: expect.stringContaining('could not get a token: identity provider unavailable') } });
+    await agent.accept(session.sessionId);
+
+    relay.breakConnections();
+    await waitFor(() => customerSees.count('connected') === 2, 10_000, 'the customer to reconnect');
+    expect(minted.length).toBe(3); // a new token for the new connection
+    await customer.send('still me after the break');
+    await agentSees.waitForEntries(1);
+    expect(agentSees.entries).toEqual(['Joe: still me after the break']);
+  } finally {
+    await relay.close();
+  }
 });
