@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { createAuthenticator } from '../auth/create-authenticator';
 import type { Config } from '../config/config';
-import { isLoopbackHost } from '../config/loopback';
 import { InProcessEventBus } from '../bus/in-process-event-bus';
 import { Attachments } from '../domain/attachments';
 import type { ChatContext } from '../domain/chat-context';
@@ -20,7 +19,8 @@ import { startIdleSweeper } from './idle-sweeper';
 import { keepRepeatedHeaders } from './repeated-headers';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
-import { loadServerTransport, type ServerTransport } from './server-credentials';
+import { logSecurity } from './log-security';
+import { loadServerTransport } from './server-credentials';
 import { serverOptions } from './server-options';
 
 /** A started server. */
@@ -96,21 +96,6 @@ function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestPar
   const health = new HealthService();
   health.addToServer(server);
   return health;
-}
-
-/** Says at start-up how callers are identified and how the wire is protected, loudest when it is not. */
-function logSecurity(config: Config, transport: ServerTransport, logger: Logger): void {
-  const fields = { auth: config.auth, transport: transport.kind, certificate_expires: transport.certificateExpires };
-  if (config.auth === 'demo' && config.insecureDemoAuth && !isLoopbackHost(config.host)) {
-    logger.warn('demo auth on a non-loopback address: any caller can claim any id (--insecure-demo-auth)', fields);
-  } else if (config.auth === 'demo') {
-    logger.info('demo auth: callers name themselves, so only loopback addresses are served (use --auth jwt in production)', fields);
-  } else {
-    logger.info('jwt auth: callers need a signed Bearer token', { ...fields, jwt_issuer: config.jwtIssuer, jwt_audience: config.jwtAudience });
-  }
-  if (transport.kind === 'plaintext' && !isLoopbackHost(config.host)) {
-    logger.warn('serving without TLS on a non-loopback address: tokens and messages cross the network in clear text', fields);
-  }
 }
 
 function bind(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
