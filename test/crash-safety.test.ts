@@ -4,6 +4,7 @@ import type { SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse, describeHistory } from './helpers/chat-client';
 import { spawnServer, waitForListening, type ServerProcess } from './helpers/server-process';
 import { makeTempDir, removeTempDir } from './helpers/test-server';
+import { waitFor } from './helpers/wait';
 
 const SESSIONS = 6;
 let dir: string;
@@ -20,8 +21,8 @@ afterEach(async () => {
 });
 
 /** Clients here send as fast as they can: the per-stream rate limit (made for human chat) is off. */
-async function start(): Promise<string> {
-  server = spawnServer(['--port', '0', '--db', path.join(dir, 'support.db'), '--max-messages-per-second', '0']);
+async function start(flags: string[] = []): Promise<string> {
+  server = spawnServer(['--port', '0', '--db', path.join(dir, 'support.db'), '--max-messages-per-second', '0', ...flags]);
   return `127.0.0.1:${await waitForListening(server)}`;
 }
 
@@ -103,3 +104,34 @@ test.each([1, 2, 3, 4])('kill -9 under traffic (run %i): everything any client r
   expect(openCount).toBeGreaterThan(0);
   restarted.close();
 }, 60_000);
+
+test('after kill -9, a session whose customer was attached but silent counts as idle from about the crash, not from its last entry', async () => {
+  // Sweeps (which record attached customers as present) run every quarter of the timeout: 1 s.
+  const IDLE_SECONDS = 4;
+  const flags = ['--idle-timeout-seconds', String(IDLE_SECONDS)];
+  let client = connect(await start(flags), { ownConnection: true });
+  const customer = new CustomerStream(client, 'quiet-joe');
+  const { sessionId } = await customer.init();
+  customer.send('one question, then I read quietly');
+  // Attached, silent, for longer than the idle timeout: an attached customer is never idle.
+  const attachedUntil = Date.now() + (IDLE_SECONDS + 2) * 1000;
+  await waitFor(() => Date.now() >= attachedUntil, 10_000, 'the customer to stay attached past the timeout');
+  server!.child.kill('SIGKILL');
+  await server!.exited;
+  client.close();
+
+  // Its last entry is 6 s old, but the customer was there about a second before the crash.
+  client = connect(await start(flags), { ownConnection: true });
+  const resumed = new CustomerStream(client, 'quiet-joe');
+  expect((await resumed.init(sessionId)).history).toHaveLength(1);
+  // An agent watches (agents do not count as activity); the customer leaves, and the timeout runs from then.
+  const agent = new AgentStream(client, 'agent-watch');
+  await agent.accept(sessionId);
+  resumed.end();
+  expect(await resumed.endCode()).toBe(status.OK);
+  const detachedAt = Date.now();
+  const ended = await agent.next(20_000);
+  expect(ended.resp?.$case).toBe('sessionEnded');
+  expect(Date.now() - detachedAt).toBeGreaterThanOrEqual((IDLE_SECONDS - 1) * 1000);
+  client.close();
+}, 40_000);

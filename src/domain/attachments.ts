@@ -34,6 +34,11 @@ export class Attachments {
     return this.sessions.get(sessionId)?.customer !== undefined;
   }
 
+  /** The sessions that have a customer stream attached. */
+  sessionsWithCustomer(): string[] {
+    return [...this.sessions].filter(([, session]) => session.customer !== undefined).map(([id]) => id);
+  }
+
   /** Attaches an agent's stream; returns that agent's previous stream on the session, if any. */
   attachAgent(sessionId: string, agentId: string, stream: AttachedStream): AttachedStream | undefined {
     const agents = this.session(sessionId).agents;

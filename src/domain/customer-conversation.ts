@@ -55,7 +55,7 @@ export class CustomerConversation {
   async close(): Promise<void> {
     this.closed = true;
     const sessionId = this.detach();
-    if (sessionId) await this.ctx.store.recordCustomerDetached(sessionId, this.ctx.now());
+    if (sessionId) await this.ctx.store.recordCustomerPresence([sessionId], this.ctx.now());
   }
 
   private async createSession(): Promise<string> {

@@ -12,6 +12,10 @@ const SWEEP_BATCH = 500;
  */
 export async function endIdleSessions(ctx: ChatContext, idleTimeoutMs: number): Promise<number> {
   const now = ctx.now();
+  // Attached customers are active: recorded now, so that if the server dies without recording their
+  // detach, the idle timeout counts from about then after the restart, not from their last entry.
+  const attached = ctx.attachments.sessionsWithCustomer();
+  if (attached.length > 0) await ctx.store.recordCustomerPresence(attached, now);
   const candidates = await ctx.store.findIdleSessions(new Date(now.getTime() - idleTimeoutMs), SWEEP_BATCH);
   let ended = 0;
   for (const sessionId of candidates) {

@@ -36,8 +36,13 @@ export interface SessionStore {
   markAttended(sessionId: string): Promise<void>;
   /** Puts an open session at the end of the awaiting queue (its last agent left). */
   markAwaiting(sessionId: string, now: Date): Promise<void>;
-  /** Records that the customer detached at `now` (the idle timeout counts from the later of this and the last entry). */
-  recordCustomerDetached(sessionId: string, now: Date): Promise<void>;
+  /**
+   * Records that these sessions' customers were attached until `now`: when one detaches, and
+   * periodically while attached, so that after a crash (no detach recorded) the idle timeout still
+   * counts from about the crash, not from the last entry. The idle timeout counts from the later
+   * of this and the last entry.
+   */
+  recordCustomerPresence(sessionIds: readonly string[], now: Date): Promise<void>;
   /** Up to `limit` open sessions with no entry and no customer detach since `cutoff`. */
   findIdleSessions(cutoff: Date, limit: number): Promise<string[]>;
 }

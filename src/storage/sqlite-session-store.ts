@@ -40,7 +40,7 @@ export class SqliteSessionStore implements SessionStore {
       ),
       markAttended: db.prepare("UPDATE sessions SET awaiting_since = NULL WHERE id = ? AND state = 'open'"),
       markAwaiting: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE id = ? AND state = 'open'"),
-      customerDetached: db.prepare(
+      customerPresent: db.prepare(
         "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ? AND state = 'open'",
       ),
       // A scan of the open sessions (sessions_open_by_customer covers state = 'open'), once per sweep.
@@ -129,8 +129,10 @@ export class SqliteSessionStore implements SessionStore {
     return this.writes.run(() => void this.sql.markAwaiting.run(now.getTime(), sessionId));
   }
 
-  recordCustomerDetached(sessionId: string, now: Date): Promise<void> {
-    return this.writes.run(() => void this.sql.customerDetached.run(now.getTime(), sessionId));
+  recordCustomerPresence(sessionIds: readonly string[], now: Date): Promise<void> {
+    return this.writes.run(() => {
+      for (const id of sessionIds) this.sql.customerPresent.run(now.getTime(), id);
+    });
   }
 
   async findIdleSessions(cutoff: Date, limit: number): Promise<string[]> {

@@ -146,7 +146,7 @@ describe('SqliteSessionStore', () => {
     await store.createSession('b', 'ann', at(0), 10);
     await store.createSession('c', 'bob', at(0), 10);
     await store.appendEntry('b', draft('hi'), at(100), BIG);
-    await store.recordCustomerDetached('c', at(100));
+    await store.recordCustomerPresence(['c'], at(100));
     expect(await store.findIdleSessions(at(50), 10)).toEqual(['a']);
     expect((await store.findIdleSessions(at(100), 10)).sort()).toEqual(['a', 'b', 'c']);
   });
