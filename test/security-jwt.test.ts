@@ -212,7 +212,7 @@ describe('--auth jwt with each kind of key', () => {
     expect((await initWith(['--jwt-secret-file', hmac.file], rsaSigned)).code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
-  test.each(['ES256', 'EdDSA'])('a %s public key file', async (alg) => {
+  test.each(['ES256', 'EdDSA', 'Ed25519'])('a %s public key file', async (alg) => {
     const pair = await generateKeyPair(alg, { extractable: true });
     const file = path.join(dir, `${alg}.pem`);
     fs.writeFileSync(file, await exportSPKI(pair.publicKey));

@@ -43,15 +43,15 @@ function publicKey(file: string): VerificationKeys {
   } catch {
     throw new ConfigError(`--jwt-public-key-file ${file}: not a PEM public key or certificate`);
   }
-  return { key, algorithms: [algorithmOf(key, file)] };
+  return { key, algorithms: algorithmsOf(key, file) };
 }
 
-/** The one algorithm a public key is used with. */
-function algorithmOf(key: crypto.KeyObject, file: string): string {
+/** The algorithm a public key is used with (Ed25519 goes by two names: EdDSA, and the newer fully-specified Ed25519). */
+function algorithmsOf(key: crypto.KeyObject, file: string): string[] {
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  if (key.asymmetricKeyType === 'ec' && curve === 'prime256v1') return 'ES256';
-  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'rsa') return ['RS256'];
+  if (key.asymmetricKeyType === 'ec' && curve === 'prime256v1') return ['ES256'];
+  if (key.asymmetricKeyType === 'ed25519') return ['EdDSA', 'Ed25519'];
   throw new ConfigError(`--jwt-public-key-file ${file}: unsupported key type ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''} (use RSA, P-256 or Ed25519)`);
 }
 
