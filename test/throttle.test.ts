@@ -64,3 +64,21 @@ test('a stream that ends while it waits for the throttle ends at once and leaves
   expect(flood.agent.unread().length).toBeLessThan(40);
   flood.close();
 });
+
+test('the throttle pushes back through HTTP/2 flow control: a flood stays in the sender, not in the server', async () => {
+  const flood = await chat('pusher');
+  const total = 2000;
+  const text = 'x'.repeat(4096);
+  for (let i = 0; i < total; i++) flood.customer.send(`${i} ${text}`);
+  await flood.agent.take(BURST, 10_000);
+  // A second at RATE per second: an unthrottled server would have read the whole flood by then.
+  const observedUntil = Date.now() + 1000;
+  await waitFor(() => Date.now() >= observedUntil, 5000, 'a second of flooding');
+  // grpc-js counts queued messages in writableLength: most of them (all but about one HTTP/2 window,
+  // ~1 MB here) are still in the client, because the server reads no more than the throttle lets through.
+  expect(flood.customer.call.writableLength).toBeGreaterThan((total * 3) / 4);
+  expect(flood.agent.unread().length).toBeLessThan(2 * RATE);
+  expect(flood.customer.status).toBeUndefined();
+  flood.customer.cancel();
+  flood.close();
+});
