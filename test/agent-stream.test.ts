@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { Session, SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse, describeHistory } from './helpers/chat-client';
+import { AgentStream, describeAgentResponse, describeCustomerResponse, describeHistory, nextDescribed, streamsOf } from './helpers/chat-client';
 import { useServerPerTest, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
@@ -13,17 +13,7 @@ useServerPerTest((started, connected) => {
   client = connected;
 });
 
-function customer(user = 'joe'): CustomerStream {
-  return new CustomerStream(client, user);
-}
-
-function agent(user = 'agent-a'): AgentStream {
-  return new AgentStream(client, user);
-}
-
-async function nextDescribed(stream: AgentStream): Promise<string> {
-  return describeAgentResponse(await stream.next());
-}
+const { customer, agent } = streamsOf(() => client);
 
 /**
  * accept{} on a fresh stream: the session taken from the queue, or the failure code. The stream

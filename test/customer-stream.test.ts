@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { ChatAgentResponse, Session, SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse, describeHistory } from './helpers/chat-client';
+import { describeCustomerResponse, describeHistory, nextDescribed, streamsOf } from './helpers/chat-client';
 import { useServerPerTest, type TestServer } from './helpers/test-server';
 
 // SPEC §3: the ChatCustomer stream.
@@ -12,17 +12,7 @@ useServerPerTest((started, connected) => {
   client = connected;
 });
 
-function customer(user = 'joe'): CustomerStream {
-  return new CustomerStream(client, user);
-}
-
-function agent(user = 'agent-a'): AgentStream {
-  return new AgentStream(client, user);
-}
-
-async function nextDescribed(stream: AgentStream): Promise<string> {
-  return describeAgentResponse(await stream.next());
-}
+const { customer, agent } = streamsOf(() => client);
 
 function isSessionEnded(response: ChatAgentResponse): boolean {
   return response.resp?.$case === 'sessionEnded';

@@ -1,7 +1,7 @@
 // SPEC §5 (ordering, delivery) and the queue rules of §2/§4 under concurrency.
 import { status } from '@grpc/grpc-js';
-import type { ChatEntry, SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream } from './helpers/chat-client';
+import type { ChatEntry } from '../gen/support';
+import { AgentStream, CustomerStream } from './helpers/chat-client';
 import {
   acceptedSessions,
   authorOf,
@@ -14,28 +14,12 @@ import {
   liveEntries,
   nextTurn,
 } from './helpers/ordering-helpers';
-import { startTestServer, type TestServer } from './helpers/test-server';
+import { useServerWithClients, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
 let server: TestServer;
-let clients: SupportClient[];
-
 /** A new client, closed after the test (grpc-js may share one connection among them). */
-function newClient(): SupportClient {
-  const client = connect(server.address);
-  clients.push(client);
-  return client;
-}
-
-beforeEach(async () => {
-  server = await startTestServer(['--max-open-sessions', '1000', '--stream-queue', '100000']);
-  clients = [];
-});
-
-afterEach(async () => {
-  for (const client of clients) client.close();
-  await server.stop();
-});
+const newClient = useServerWithClients((started) => (server = started), ['--max-open-sessions', '1000', '--stream-queue', '100000']);
 
 function expectNonDecreasingDates(history: readonly ChatEntry[]): void {
   const times = history.map((entry) => entry.date?.getTime() ?? Number.NaN);

@@ -1,30 +1,14 @@
 // SPEC §2 and §5: what survives a server restart (graceful stop, then start on the same database).
 import { status } from '@grpc/grpc-js';
 import type { ChatEntry, SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream, describeCustomerResponse, type RecordedStream } from './helpers/chat-client';
+import { AgentStream, CustomerStream, describeCustomerResponse, type RecordedStream } from './helpers/chat-client';
 import { createSessions, entryText, entryWithDate, historyViaNewAgent, liveAgentMessages, liveEntries, nextTurn } from './helpers/ordering-helpers';
-import { startTestServer, type TestServer } from './helpers/test-server';
+import { useServerWithClients, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
 let server: TestServer;
-let clients: SupportClient[];
-
 /** A new client on the server's current address, closed after the test. */
-function newClient(): SupportClient {
-  const client = connect(server.address);
-  clients.push(client);
-  return client;
-}
-
-beforeEach(async () => {
-  server = await startTestServer();
-  clients = [];
-});
-
-afterEach(async () => {
-  for (const client of clients) client.close();
-  await server.stop();
-});
+const newClient = useServerWithClients((started) => (server = started));
 
 /** Restarts the server; the streams given must all end (their codes are returned, by name). */
 async function restart(streams: Pick<RecordedStream<unknown, unknown>, 'endCode'>[] = []): Promise<string[]> {

@@ -171,3 +171,16 @@ export function describeHistory(session: Session): string[] {
     entry.entry?.$case === 'customerMsg' ? `customer: ${entry.entry.value}` : `${entry.entry?.value.agentName}: ${entry.entry?.value.msg}`,
   );
 }
+
+/** Makers of streams on the client `client()` returns (set per test), with default users. */
+export function streamsOf(client: () => SupportClient): { customer: (user?: string) => CustomerStream; agent: (user?: string) => AgentStream } {
+  return {
+    customer: (user = 'joe') => new CustomerStream(client(), user),
+    agent: (user = 'agent-a') => new AgentStream(client(), user),
+  };
+}
+
+/** The agent stream's next response, described (see describeAgentResponse). */
+export async function nextDescribed(stream: AgentStream): Promise<string> {
+  return describeAgentResponse(await stream.next());
+}

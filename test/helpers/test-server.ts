@@ -81,3 +81,27 @@ export function useServerPerTest(bind: (server: TestServer, client: SupportClien
     await server.stop();
   });
 }
+
+/**
+ * Gives each test of the file a fresh server (`bind` receives it) and returns `newClient`, which
+ * connects a client to the server's current address (it changes on restart); the clients are
+ * closed after the test, then the server is stopped.
+ */
+export function useServerWithClients(bind: (server: TestServer) => void, flags: string[] = []): () => SupportClient {
+  let server: TestServer;
+  let clients: SupportClient[] = [];
+  beforeEach(async () => {
+    server = await startTestServer(flags);
+    bind(server);
+  });
+  afterEach(async () => {
+    for (const client of clients) client.close();
+    clients = [];
+    await server.stop();
+  });
+  return () => {
+    const client = connect(server.address);
+    clients.push(client);
+    return client;
+  };
+}
