@@ -1,6 +1,6 @@
 import { ConfigError, parseConfig, usage } from './config/config';
-import { createJsonLogger } from './log/logger';
-import { startServer } from './server/server';
+import { createJsonLogger, type Logger } from './log/logger';
+import { startServer, type RunningServer } from './server/server';
 
 /** Exit code for an invalid flag or value (SPEC §7). */
 const EXIT_USAGE = 2;
@@ -25,7 +25,14 @@ async function main(argv: string[]): Promise<void> {
     logger.error('uncaught exception', { error: err.stack });
     process.exit(1);
   });
-  const server = await startServer(config, logger).catch((err: unknown) => {
+  // Signals are caught before the server starts: the 'listening' line is written inside
+  // startServer, and a supervisor may signal as soon as it reads it.
+  let server: RunningServer | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => (server ? stop(server, signal, logger) : (stopRequested ??= signal));
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  server = await startServer(config, logger).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       process.stderr.write(`support: ${err.message}\n`);
       process.exit(EXIT_USAGE);
@@ -33,22 +40,23 @@ async function main(argv: string[]): Promise<void> {
     logger.error('could not start', { error: err instanceof Error ? err.message : String(err) });
     process.exit(1);
   });
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info('shutting down', { signal });
-    setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
+  if (stopRequested) stop(server, stopRequested, logger);
+}
+
+/** SPEC §7: stop taking calls, end streams with UNAVAILABLE, close the database, exit 0 within 10 s. */
+function stop(server: RunningServer, signal: NodeJS.Signals, logger: Logger): void {
+  logger.info('shutting down', { signal });
+  setTimeout(() => {
+    logger.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS).unref();
+  server.shutdown().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error('shutdown failed', { error: err instanceof Error ? err.stack : String(err) });
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
-    server.shutdown().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { error: err instanceof Error ? err.stack : String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+    },
+  );
 }
 
 void main(process.argv.slice(2));
