@@ -23,7 +23,7 @@ export class GroupCommit {
 
   constructor(
     db: Database.Database,
-    private readonly hooks: BatchHooks = { beforeCommit: () => {}, afterRollback: () => {} },
+    private readonly hooks: BatchHooks,
   ) {
     this.runInTransaction = db.transaction((batch: Pending[]) => {
       const outcomes = batch.map(attempt);
