@@ -1,26 +1,32 @@
 import type { EventBus, SessionEvent } from '../domain/event-bus';
 
+type Listener = (event: SessionEvent) => void;
+
 /** The event bus of a single server process: synchronous fan-out to the subscribers of a session. */
 export class InProcessEventBus implements EventBus {
-  private readonly listeners = new Map<string, Set<(event: SessionEvent) => void>>();
+  /**
+   * Each session's subscribers, as an array that is replaced, never changed in place: a listener
+   * may unsubscribe (itself or others) while an event is delivered, and publishing, which happens
+   * once per message, then needs no copy.
+   */
+  private readonly listeners = new Map<string, readonly Listener[]>();
 
   publish(event: SessionEvent): void {
     const listeners = this.listeners.get(event.sessionId);
     if (!listeners) return;
-    // A listener may unsubscribe (itself or others) while we deliver: iterate over a copy.
-    for (const listener of [...listeners]) listener(event);
+    for (const listener of listeners) listener(event);
   }
 
-  subscribe(sessionId: string, listener: (event: SessionEvent) => void): () => void {
+  subscribe(sessionId: string, listener: Listener): () => void {
     // Wrap, so that the same function subscribed twice is two subscriptions.
-    const subscription = (event: SessionEvent) => listener(event);
-    let set = this.listeners.get(sessionId);
-    if (!set) this.listeners.set(sessionId, (set = new Set()));
-    set.add(subscription);
+    const subscription: Listener = (event) => listener(event);
+    this.listeners.set(sessionId, [...(this.listeners.get(sessionId) ?? []), subscription]);
     return () => {
       const current = this.listeners.get(sessionId);
-      if (!current?.delete(subscription)) return;
-      if (current.size === 0) this.listeners.delete(sessionId);
+      if (!current?.includes(subscription)) return;
+      const rest = current.filter((l) => l !== subscription);
+      if (rest.length === 0) this.listeners.delete(sessionId);
+      else this.listeners.set(sessionId, rest);
     };
   }
 

@@ -1,8 +1,14 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-type Pending = { work: () => unknown; settle: (outcome: Outcome) => void };
+/** A queued write; `failure` is set once its work threw a ChatError (it then fails alone). */
+type Pending = {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  result?: unknown;
+  failure?: { error: unknown };
+};
 
 /** What a store does around each batch: last writes inside its transaction, and forgetting after a rollback. */
 export type BatchHooks = Readonly<{ beforeCommit: () => void; afterRollback: () => void }>;
@@ -19,16 +25,15 @@ export type BatchHooks = Readonly<{ beforeCommit: () => void; afterRollback: () 
  */
 export class GroupCommit {
   private queue: Pending[] = [];
-  private readonly runInTransaction: (batch: Pending[]) => Outcome[];
+  private readonly runInTransaction: (batch: Pending[]) => void;
 
   constructor(
     db: Database.Database,
     private readonly hooks: BatchHooks,
   ) {
     this.runInTransaction = db.transaction((batch: Pending[]) => {
-      const outcomes = batch.map(attempt);
+      for (const item of batch) attempt(item);
       hooks.beforeCommit();
-      return outcomes;
     }).immediate;
   }
 
@@ -39,7 +44,7 @@ export class GroupCommit {
     if (this.closed) return Promise.reject(new ChatError('unavailable', 'the server is shutting down'));
     return new Promise<T>((resolve, reject) => {
       if (this.queue.length === 0) setImmediate(() => this.flush());
-      this.queue.push({ work, settle: (outcome) => (outcome.ok ? resolve(outcome.value as T) : reject(outcome.error)) });
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject, result: undefined, failure: undefined });
     });
   }
 
@@ -53,31 +58,34 @@ export class GroupCommit {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    let outcomes: Outcome[];
     try {
-      outcomes = this.runInTransaction(batch);
+      this.runInTransaction(batch);
     } catch {
       this.hooks.afterRollback();
-      outcomes = batch.map((item) => this.alone(item));
+      for (const item of batch) this.alone(item);
     }
-    batch.forEach((item, i) => item.settle(outcomes[i]!));
+    for (const item of batch) {
+      if (item.failure) item.reject(item.failure.error);
+      else item.resolve(item.result);
+    }
   }
 
-  private alone(item: Pending): Outcome {
+  private alone(item: Pending): void {
+    item.failure = undefined;
     try {
-      return this.runInTransaction([item])[0]!;
+      this.runInTransaction([item]);
     } catch (error) {
       this.hooks.afterRollback();
-      return { ok: false, error };
+      item.failure = { error };
     }
   }
 }
 
-function attempt(item: Pending): Outcome {
+function attempt(item: Pending): void {
   try {
-    return { ok: true, value: item.work() };
+    item.result = item.work();
   } catch (error) {
-    if (error instanceof ChatError) return { ok: false, error };
-    throw error;
+    if (!(error instanceof ChatError)) throw error;
+    item.failure = { error };
   }
 }

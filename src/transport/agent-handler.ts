@@ -18,11 +18,11 @@ export function createAgentHandler(
     open: (userId, port) => new AgentConversation(chat, userId, port),
     toResponse: toAgentResponse,
     encode: (response) => ChatAgentResponse.encode(response).finish(),
-    apply: async (conversation, request: ChatAgentRequest) => {
+    apply: (conversation, request: ChatAgentRequest) => {
       const command = parsers.agent(request);
-      if (command.kind === 'accept') await conversation.accept(command.sessionId);
-      else if (command.kind === 'send') await conversation.send(command.text);
-      else await conversation.leave();
+      if (command.kind === 'accept') return conversation.accept(command.sessionId);
+      if (command.kind === 'send') return conversation.send(command.text);
+      return conversation.leave();
     },
   });
 }

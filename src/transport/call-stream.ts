@@ -11,9 +11,10 @@ let lastCallId = 0;
 export type OutboundLimits = Readonly<{ responses: number; bytes: number }>;
 
 /**
- * The one adapter between a grpc-js duplex call and a handler: requests come in as an async
- * iterable (read one at a time, so HTTP/2 flow control pushes back on a fast sender); responses,
- * already encoded, go out through a queue bounded in count and bytes that waits for `drain`.
+ * The one adapter between a grpc-js duplex call and a handler: requests are handed to the handler
+ * one at a time (and read only a little ahead, so HTTP/2 flow control pushes back on a fast
+ * sender); responses, already encoded, go out through a queue bounded in count and bytes that
+ * waits for `drain`.
  * `signal` fires exactly once, as soon as the call ends in any way (half-close, error, client
  * cancel, takeover, shutdown); cleanup hangs off it. `onFinished` reports, once grpc-js is done
  * with the call, the status the client really got.
@@ -49,18 +50,25 @@ export class CallStream<Req> {
   }
 
   /**
-   * The requests in the order sent; ends on half-close or when the call ends. The call is paused
-   * while a request waits, so HTTP/2 flow control pushes back on a client that sends faster than
-   * its requests are handled. (Node's own stream iterator is not used: it destroys the call when
-   * an error status is emitted, dropping the responses still queued before that status.)
+   * Hands the requests to `handle` in the order sent, one at a time: the next once the previous
+   * one's promise settles. Resolves on half-close or as soon as the call ends; rejects with what
+   * `handle` threw. A few requests are read ahead; past that the call is paused, so HTTP/2 flow
+   * control pushes back on a client that sends faster than its requests are handled. (Node's own
+   * stream iterator is not used: it destroys the call when an error status is emitted, dropping the
+   * responses still queued before that status. Pausing only past a read-ahead, not after every
+   * request, spares the stream machinery a pause and a resume per message.)
    */
-  async *requests(): AsyncGenerator<Req> {
+  async eachRequest(handle: (request: Req) => Promise<void>): Promise<void> {
     const waiting: Req[] = [];
+    let paused = false;
     let inputEnded = false;
     let wake: (() => void) | undefined;
     const onData = (request: Req) => {
       waiting.push(request);
-      this.call.pause();
+      if (waiting.length >= READ_AHEAD && !paused) {
+        paused = true;
+        this.call.pause();
+      }
       wake?.();
     };
     const onEnd = () => {
@@ -71,12 +79,15 @@ export class CallStream<Req> {
     this.call.on('end', onEnd);
     this.signal.addEventListener('abort', onEnd);
     try {
-      for (;;) {
-        const request = this.signal.aborted ? undefined : waiting.shift(); // nothing after the call ended
+      while (!this.signal.aborted) { // nothing after the call ended
+        const request = waiting.shift();
         if (request !== undefined) {
-          if (waiting.length === 0) this.call.resume();
-          yield request;
-        } else if (inputEnded || this.signal.aborted) {
+          if (paused && waiting.length < READ_AHEAD / 2) {
+            paused = false;
+            this.call.resume();
+          }
+          await handle(request);
+        } else if (inputEnded) {
           return;
         } else {
           await new Promise<void>((resolve) => (wake = resolve));
@@ -145,5 +156,8 @@ export class CallStream<Req> {
     return this.call.write(response, () => (this.unsentBytes -= response.length));
   }
 }
+
+/** Requests read ahead of the one being handled before the call is paused (see eachRequest). */
+const READ_AHEAD = 16;
 
 const CANCELLED: CallStatus = { code: Status.CANCELLED, details: 'cancelled by the client' };

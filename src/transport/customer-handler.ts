@@ -18,11 +18,11 @@ export function createCustomerHandler(
     open: (userId, port) => new CustomerConversation(chat, userId, port),
     toResponse: toCustomerResponse,
     encode: (response) => ChatCustomerResponse.encode(response).finish(),
-    apply: async (conversation, request: ChatCustomerRequest) => {
+    apply: (conversation, request: ChatCustomerRequest) => {
       const command = parsers.customer(request);
-      if (command.kind === 'init') await conversation.init(command.resumeSessionId);
-      else if (command.kind === 'send') await conversation.send(command.text);
-      else await conversation.hangUp();
+      if (command.kind === 'init') return conversation.init(command.resumeSessionId);
+      if (command.kind === 'send') return conversation.send(command.text);
+      return conversation.hangUp();
     },
   });
 }

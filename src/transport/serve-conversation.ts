@@ -19,7 +19,7 @@ export type ConversationMethod<Req, Res, Output, C extends Conversation> = Reado
   toResponse: (output: Output) => Res;
   /** The generated encoder of `Res`: responses are encoded once, here, so their bytes can be counted. */
   encode: (response: Res) => Uint8Array;
-  /** Validates one request and applies it; throws ChatError. */
+  /** Validates one request and applies it; throws (or rejects with) ChatError. */
   apply: (conversation: C, request: Req) => Promise<void>;
 }>;
 
@@ -49,10 +49,11 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
         });
       });
       const throttle = new RequestThrottle(env.requestRate);
-      for await (const request of stream.requests()) {
+      const applyThrottled = async (request: Req) => {
         await throttle.take(stream.signal);
-        if (stream.signal.aborted) return;
-        await method.apply(conversation, request);
-      }
+        if (!stream.signal.aborted) await method.apply(conversation, request);
+      };
+      // The usual case, a token at hand, costs no extra promise.
+      await stream.eachRequest((request) => (throttle.tryTake() === 0 ? method.apply(conversation, request) : applyThrottled(request)));
     });
 }
