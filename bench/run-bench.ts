@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLoad, type LoadMode, type LoadResult } from './load-generator';
-import { hasTaskset, RELAY_SERVER, REAL_SERVER, startServerChild } from './server-child';
+import type { LoadMode, LoadResult } from './load-generator';
+import { measureServer, realServerArgs } from './measure-server';
+import { hasTaskset, RELAY_SERVER, REAL_SERVER } from './server-child';
 import { extraScenarios, type ExtraResult } from './extra-scenarios';
 
 export type ThroughputRow = Readonly<{
@@ -20,14 +21,6 @@ export type ThroughputRow = Readonly<{
 }>;
 
 type Scenario = Readonly<{ name: string; sessions: number; mode: LoadMode; realArgs?: string[]; relay: boolean }>;
-
-/**
- * A run sends tens of thousands of messages per session, far past the default 2 MiB history of
- * one session (SPEC §6), which would end the streams with RESOURCE_EXHAUSTED: lift that limit,
- * which the bare relay does not have either. Likewise the per-stream rate limit (50 requests/s by
- * default, for human chat) is turned off: the load generator sends as fast as the server takes.
- */
-const REAL_SERVER_ARGS = ['--max-history-bytes', String(2 ** 40), '--max-messages-per-second', '0'];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -50,26 +43,12 @@ const scenarios: Scenario[] = quick
     ];
 
 async function measure(scenario: Scenario, server: 'real' | 'relay', extraArgs: string[] = [], dbFile?: string): Promise<ThroughputRow> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'support-bench-'));
-  const db = dbFile ?? path.join(dir, 'support.db');
-  const child =
+  const load = { sessions: scenario.sessions, mode: scenario.mode, warmupMs, durationMs };
+  const measured =
     server === 'relay'
-      ? await startServerChild(RELAY_SERVER, ['0'])
-      : await startServerChild(REAL_SERVER, ['--port', '0', '--db', db, ...REAL_SERVER_ARGS, ...(scenario.realArgs ?? []), ...extraArgs]);
-  let cpuAtStart = 0;
-  let cpuInWindow = 0;
-  try {
-    const result = await runLoad(
-      child.address,
-      { sessions: scenario.sessions, mode: scenario.mode, warmupMs, durationMs, connectionsPerRole: Math.max(2, Math.ceil(scenario.sessions / 90)), messageBytes: 64 },
-      (edge) => (edge === 'start' ? (cpuAtStart = child.cpuSeconds()) : (cpuInWindow = child.cpuSeconds() - cpuAtStart)),
-    );
-    const cpuMicrosPerMessage = result.delivered > 0 ? (cpuInWindow * 1e6) / result.delivered : Infinity;
-    return { scenario: scenario.name, server, result, cpuMicrosPerMessage, peakRssMiB: child.rss().peakMiB };
-  } finally {
-    await child.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+      ? await measureServer(RELAY_SERVER, () => ['0'], load)
+      : await measureServer(REAL_SERVER, (dir) => [...realServerArgs(dbFile ?? path.join(dir, 'support.db')), ...(scenario.realArgs ?? []), ...extraArgs], load);
+  return { scenario: scenario.name, server, ...measured };
 }
 
 function printThroughput(rows: ThroughputRow[]): void {

@@ -1,9 +1,11 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { AgentConversation } from '../domain/agent-conversation';
+import { AgentConversation, type AgentOutput } from '../domain/agent-conversation';
 import type { ChatContext } from '../domain/chat-context';
+import type { Entry } from '../domain/entry';
 import { ChatAgentResponse, type ChatAgentRequest } from '../../gen/support';
 import { toAgentResponse } from './proto-mapping';
 import type { RequestParsers } from './request-schemas';
+import { reuseLastResult } from './reuse-last-result';
 import type { CallEnvironment } from './serve-call';
 import { serveConversation } from './serve-conversation';
 
@@ -13,11 +15,13 @@ export function createAgentHandler(
   parsers: RequestParsers,
   env: CallEnvironment,
 ): (call: ServerDuplexStream<ChatAgentRequest, ChatAgentResponse>) => Promise<void> {
+  const encode = (output: AgentOutput) => ChatAgentResponse.encode(toAgentResponse(output)).finish();
+  // An entry goes to every agent of its session, one stream after another: encoded once for all.
+  const encodeEntry = reuseLastResult((entry: Entry) => encode({ kind: 'entry', entry }));
   return serveConversation(env, {
     role: 'agent',
     open: (userId, port) => new AgentConversation(chat, userId, port),
-    toResponse: toAgentResponse,
-    encode: (response) => ChatAgentResponse.encode(response).finish(),
+    encode: (output: AgentOutput) => (output.kind === 'entry' ? encodeEntry(output.entry) : encode(output)),
     apply: (conversation, request: ChatAgentRequest) => {
       const command = parsers.agent(request);
       if (command.kind === 'accept') return conversation.accept(command.sessionId);

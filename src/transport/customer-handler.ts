@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ChatContext } from '../domain/chat-context';
-import { CustomerConversation } from '../domain/customer-conversation';
+import { CustomerConversation, type CustomerOutput } from '../domain/customer-conversation';
 import { ChatCustomerResponse, type ChatCustomerRequest } from '../../gen/support';
 import { toCustomerResponse } from './proto-mapping';
 import type { RequestParsers } from './request-schemas';
@@ -16,8 +16,7 @@ export function createCustomerHandler(
   return serveConversation(env, {
     role: 'customer',
     open: (userId, port) => new CustomerConversation(chat, userId, port),
-    toResponse: toCustomerResponse,
-    encode: (response) => ChatCustomerResponse.encode(response).finish(),
+    encode: (output: CustomerOutput) => ChatCustomerResponse.encode(toCustomerResponse(output)).finish(),
     apply: (conversation, request: ChatCustomerRequest) => {
       const command = parsers.customer(request);
       if (command.kind === 'init') return conversation.init(command.resumeSessionId);

@@ -16,9 +16,8 @@ export interface Conversation {
 export type ConversationMethod<Req, Res, Output, C extends Conversation> = Readonly<{
   role: Identity['role'];
   open: (userId: string, port: StreamPort<Output>) => C;
-  toResponse: (output: Output) => Res;
-  /** The generated encoder of `Res`: responses are encoded once, here, so their bytes can be counted. */
-  encode: (response: Res) => Uint8Array;
+  /** The output as its encoded response (`Res`): responses are encoded here, so their bytes can be counted. */
+  encode: (output: Output) => Uint8Array;
   /** Validates one request and applies it; throws (or rejects with) ChatError. */
   apply: (conversation: C, request: Req) => Promise<void>;
 }>;
@@ -37,7 +36,7 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
     serveCall(call, env, method.role, async (stream, identity, reportSession) => {
       const conversation = method.open(identity.userId, {
         id: stream.id,
-        push: (output) => stream.push(method.encode(method.toResponse(output))),
+        push: (output) => stream.push(method.encode(output)),
         abort: (error) => stream.end(toCallStatus(error)),
       });
       reportSession(() => conversation.lastSessionId);

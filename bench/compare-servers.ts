@@ -1,0 +1,55 @@
+/**
+ * `npm run bench:compare -- <server A> <server B> ... [--sessions 100] [--mode pipelined|ping-pong|fixed] [--rounds 3]`:
+ * measures builds of the server (each a path to a built `main.js`, or `relay`) in turns, A B A B
+ * ..., and prints each one's median CPU per message. This machine's speed drifts by up to 2× within
+ * an hour, so a change is judged only against its base measured in the same series, never against
+ * a number from another run. BENCHMARKS.md's "what each change bought" comes from such series.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import type { LoadMode } from './load-generator';
+import { measureServer, realServerArgs, type Measurement } from './measure-server';
+import { hasTaskset, RELAY_SERVER } from './server-child';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
+const optionNames = new Set(['--sessions', '--mode', '--rounds']);
+const servers = args.filter((a, i) => !optionNames.has(a) && !optionNames.has(args[i - 1]!));
+const sessions = Number(option('--sessions', '100'));
+const rounds = Number(option('--rounds', '3'));
+const modes: Record<string, LoadMode> = {
+  pipelined: { kind: 'pipelined', window: 32 },
+  'ping-pong': { kind: 'ping-pong' },
+  fixed: { kind: 'fixed-rate', perSecond: 100 },
+};
+const mode = modes[option('--mode', 'pipelined')];
+
+function measure(server: string): Promise<Measurement> {
+  const load = { sessions, mode: mode!, warmupMs: 1000, durationMs: 4000 };
+  return server === 'relay' ? measureServer(RELAY_SERVER, () => ['0'], load) : measureServer(path.resolve(server), (dir) => realServerArgs(path.join(dir, 'support.db')), load);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  if (servers.length === 0 || !mode) throw new Error('usage: compare-servers <dist/src/main.js | relay>... [--sessions N] [--mode pipelined|ping-pong|fixed] [--rounds N]');
+  if (hasTaskset) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }); // the load generator on core 1
+  const cpu = new Map<string, number[]>(servers.map((s) => [s, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const server of servers) {
+      const { result, cpuMicrosPerMessage, peakRssMiB } = await measure(server);
+      cpu.get(server)!.push(cpuMicrosPerMessage);
+      const faults = `${result.lost}/${result.duplicated}/${result.reordered}`;
+      console.log(`round ${round} ${server}: ${Math.round(result.delivered / result.seconds)} msg/s, ${cpuMicrosPerMessage.toFixed(1)} µs/msg, p99 ${result.latencyMs.p99.toFixed(1)} ms, peak RSS ${peakRssMiB.toFixed(0)} MiB, lost/dup/reord ${faults}`);
+    }
+  }
+  for (const [server, values] of cpu) console.log(`${server}: median ${median(values).toFixed(1)} µs/msg over ${values.length} runs`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
