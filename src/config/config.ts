@@ -8,7 +8,15 @@ export type Config = Readonly<{
   db: string;
   maxMessageBytes: number;
   maxHistoryBytes: number;
+  maxHistoryEntries: number;
   maxOpenSessions: number;
+  /** `init` and `accept` requests per user id per minute, over all its streams; 0 = off. */
+  maxJoinsPerMinute: number;
+  /** Concurrent streams of one user id; 0 = no limit. */
+  maxStreamsPerUser: number;
+  maxConnections: number;
+  /** Bytes of responses waiting for clients, over every stream. */
+  maxBufferedBytes: number;
   streamQueue: number;
   maxStreamsPerConnection: number;
   idleTimeoutSeconds: number;
@@ -27,6 +35,8 @@ export type Config = Readonly<{
   jwtJwksFile: string | undefined;
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
+  /** Accept tokens whatever their `aud`: only for an identity provider that serves this service alone. */
+  jwtAllowAnyAudience: boolean;
   jwtRoleClaim: string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -59,7 +69,12 @@ const options = {
   db: { schema: text, default: './data/support.db', help: 'SQLite database file' },
   maxMessageBytes: { schema: count(1), default: '8192', help: 'largest message text, in UTF-8 bytes' },
   maxHistoryBytes: { schema: count(1), default: '2097152', help: "largest encoded history of a session" },
+  maxHistoryEntries: { schema: count(1), default: '10000', help: 'most entries in the history of a session' },
   maxOpenSessions: { schema: count(1), default: '10', help: 'open sessions per customer' },
+  maxJoinsPerMinute: { schema: count(0), default: '120', help: 'init and accept requests per user per minute; 0 = off' },
+  maxStreamsPerUser: { schema: count(0), default: '20', help: 'concurrent streams per user id; 0 = no limit' },
+  maxConnections: { schema: count(1), default: '10000', help: 'concurrent HTTP/2 connections' },
+  maxBufferedBytes: { schema: count(1), default: '268435456', help: 'bytes of responses waiting for clients, over all streams' },
   streamQueue: { schema: count(1), default: '1024', help: 'responses queued per stream for a slow client' },
   maxStreamsPerConnection: { schema: count(1), default: '100', help: 'concurrent streams per HTTP/2 connection' },
   idleTimeoutSeconds: { schema: count(1), default: '86400', help: 'end open sessions idle this long' },
@@ -74,7 +89,8 @@ const options = {
   jwtPublicKeyFile: { schema: optionalText, help: 'PEM public key or certificate (RS256, ES256, EdDSA) for --auth jwt' },
   jwtJwksFile: { schema: optionalText, help: 'JWKS file of public keys for --auth jwt' },
   jwtIssuer: { schema: optionalText, help: "required 'iss' of tokens" },
-  jwtAudience: { schema: optionalText, help: "required 'aud' of tokens" },
+  jwtAudience: { schema: optionalText, help: "required 'aud' of tokens (needed with --auth jwt)" },
+  jwtAllowAnyAudience: { schema: yesNo, default: 'false', switch: true, help: "accept tokens whatever their 'aud' (instead of --jwt-audience)" },
   jwtRoleClaim: { schema: text, default: 'role', help: "claim holding 'customer' or 'agent'" },
   tlsCert: { schema: optionalText, help: 'PEM certificate chain: serve over TLS' },
   tlsKey: { schema: optionalText, help: 'PEM private key of --tls-cert' },
@@ -117,6 +133,15 @@ function checkCombinations(config: Config): void {
   }
   const jwtOnly = (['jwtSecretFile', 'jwtPublicKeyFile', 'jwtJwksFile', 'jwtIssuer', 'jwtAudience'] as const).find((name) => config[name] !== undefined);
   if (config.auth === 'demo' && jwtOnly !== undefined) throw new ConfigError(`--${flagName(jwtOnly)} needs --auth jwt`);
+  if (config.auth === 'demo' && config.jwtAllowAnyAudience) throw new ConfigError('--jwt-allow-any-audience needs --auth jwt');
+  // An identity provider usually serves several services: without an audience, a token minted for
+  // another one (with role: agent) would be taken here.
+  if (config.auth === 'jwt' && config.jwtAudience === undefined && !config.jwtAllowAnyAudience) {
+    throw new ConfigError('--auth jwt needs --jwt-audience (the aud your identity provider gives this service), or --jwt-allow-any-audience');
+  }
+  if (config.jwtAudience !== undefined && config.jwtAllowAnyAudience) {
+    throw new ConfigError('--jwt-audience and --jwt-allow-any-audience contradict each other');
+  }
   if (config.auth === 'demo' && !config.insecureDemoAuth && !isLoopbackHost(config.host)) {
     throw new ConfigError(
       `refusing demo auth on --host ${config.host}: anyone who reaches it can claim any id; use --auth jwt, a loopback --host, or --insecure-demo-auth`,

@@ -13,6 +13,9 @@ export function logSecurity(config: Config, transport: ServerTransport, logger: 
   } else {
     logger.info('jwt auth: callers need a signed Bearer token', { ...fields, jwt_issuer: config.jwtIssuer, jwt_audience: config.jwtAudience });
   }
+  if (config.auth === 'jwt' && config.jwtAllowAnyAudience) {
+    logger.warn("jwt auth accepts tokens whatever their 'aud' (--jwt-allow-any-audience): a token your identity provider minted for another service is taken here", fields);
+  }
   if (transport.kind === 'plaintext' && !isLoopbackHost(config.host)) {
     logger.warn('serving without TLS on a non-loopback address: tokens and messages cross the network in clear text', fields);
   }

@@ -8,7 +8,12 @@ describe('parseConfig', () => {
       db: './data/support.db',
       maxMessageBytes: 8192,
       maxHistoryBytes: 2097152,
+      maxHistoryEntries: 10000,
       maxOpenSessions: 10,
+      maxJoinsPerMinute: 120,
+      maxStreamsPerUser: 20,
+      maxConnections: 10000,
+      maxBufferedBytes: 268435456,
       streamQueue: 1024,
       maxStreamsPerConnection: 100,
       idleTimeoutSeconds: 86400,
@@ -24,6 +29,7 @@ describe('parseConfig', () => {
       jwtJwksFile: undefined,
       jwtIssuer: undefined,
       jwtAudience: undefined,
+      jwtAllowAnyAudience: false,
       jwtRoleClaim: 'role',
       tlsCert: undefined,
       tlsKey: undefined,
@@ -66,13 +72,30 @@ describe('parseConfig', () => {
   });
 
   test('jwt mode takes exactly one key source, and its options', () => {
-    const config = parseConfig(['--auth', 'jwt', '--jwt-public-key-file', 'k.pem', '--jwt-issuer', 'https://id.example', '--jwt-role-claim', 'support_role', '--host', '0.0.0.0'], {});
-    expect(config).toMatchObject({ auth: 'jwt', jwtPublicKeyFile: 'k.pem', jwtIssuer: 'https://id.example', jwtRoleClaim: 'support_role', host: '0.0.0.0' });
+    const config = parseConfig(['--auth', 'jwt', '--jwt-public-key-file', 'k.pem', '--jwt-issuer', 'https://id.example', '--jwt-audience', 'chat', '--jwt-role-claim', 'support_role', '--host', '0.0.0.0'], {});
+    expect(config).toMatchObject({ auth: 'jwt', jwtPublicKeyFile: 'k.pem', jwtIssuer: 'https://id.example', jwtAudience: 'chat', jwtRoleClaim: 'support_role', host: '0.0.0.0' });
+  });
+
+  test('jwt mode needs an audience, unless any audience is allowed explicitly', () => {
+    const jwt = ['--auth', 'jwt', '--jwt-secret-file', 's'];
+    expect(() => parseConfig(jwt, {})).toThrow(/--auth jwt needs --jwt-audience.*--jwt-allow-any-audience/);
+    expect(parseConfig([...jwt, '--jwt-allow-any-audience'], {})).toMatchObject({ jwtAudience: undefined, jwtAllowAnyAudience: true });
+    expect(parseConfig(jwt, { SUPPORT_JWT_AUDIENCE: 'chat' }).jwtAudience).toBe('chat');
+    expect(() => parseConfig([...jwt, '--jwt-audience', 'chat', '--jwt-allow-any-audience'], {})).toThrow(/contradict/);
+    expect(() => parseConfig(['--jwt-allow-any-audience'], {})).toThrow(/--jwt-allow-any-audience needs --auth jwt/);
+  });
+
+  test('the limits of SPEC §6 are read from their flags and variables', () => {
+    const env = { SUPPORT_MAX_HISTORY_ENTRIES: '50', SUPPORT_MAX_JOINS_PER_MINUTE: '0', SUPPORT_MAX_STREAMS_PER_USER: '3' };
+    const config = parseConfig(['--max-connections', '7', '--max-buffered-bytes', '1048576'], env);
+    expect(config).toMatchObject({ maxHistoryEntries: 50, maxJoinsPerMinute: 0, maxStreamsPerUser: 3, maxConnections: 7, maxBufferedBytes: 1048576 });
+    expect(() => parseConfig(['--max-history-entries', '0'], {})).toThrow(/--max-history-entries/);
+    expect(() => parseConfig(['--max-connections', '0'], {})).toThrow(/--max-connections/);
   });
 
   test.each([
     [['--auth', 'jwt'], /exactly one of --jwt-secret-file, --jwt-public-key-file, --jwt-jwks-file/],
-    [['--auth', 'jwt', '--jwt-secret-file', 's', '--jwt-jwks-file', 'j'], /exactly one of/],
+    [['--auth', 'jwt', '--jwt-secret-file', 's', '--jwt-jwks-file', 'j', '--jwt-audience', 'a'], /exactly one of/],
     [['--jwt-secret-file', 's'], /--jwt-secret-file needs --auth jwt/],
     [['--jwt-audience', 'a'], /--jwt-audience needs --auth jwt/],
     [['--auth', 'oauth'], /--auth/],
