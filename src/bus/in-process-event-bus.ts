@@ -2,7 +2,11 @@ import type { EventBus, SessionEvent } from '../domain/event-bus';
 
 type Listener = (event: SessionEvent) => void;
 
-/** The event bus of a single server process: synchronous fan-out to the subscribers of a session. */
+/**
+ * The event bus of a single server process: synchronous fan-out to the subscribers of a session.
+ * Each listener is isolated: one that throws is reported to `onListenerError` and the others still
+ * get the event, and so does the publisher's caller, whose entry is already committed.
+ */
 export class InProcessEventBus implements EventBus {
   /**
    * Each session's subscribers, as an array that is replaced, never changed in place: a listener
@@ -11,10 +15,18 @@ export class InProcessEventBus implements EventBus {
    */
   private readonly listeners = new Map<string, readonly Listener[]>();
 
+  constructor(private readonly onListenerError: (error: unknown, event: SessionEvent) => void) {}
+
   publish(event: SessionEvent): void {
     const listeners = this.listeners.get(event.sessionId);
     if (!listeners) return;
-    for (const listener of listeners) listener(event);
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.onListenerError(error, event);
+      }
+    }
   }
 
   subscribe(sessionId: string, listener: Listener): () => void {
@@ -30,7 +42,7 @@ export class InProcessEventBus implements EventBus {
     };
   }
 
-  /** Sessions with at least one subscriber (for leak checks in tests and metrics). */
+  /** Sessions with at least one subscriber (for leak checks in tests). */
   get subscribedSessionCount(): number {
     return this.listeners.size;
   }

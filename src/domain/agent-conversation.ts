@@ -1,21 +1,19 @@
 import type { ChatContext, StreamPort } from './chat-context';
 import { ChatError } from './chat-error';
-import { encodedHistoryEntrySize, type Entry, type SessionSnapshot } from './entry';
+import { encodedHistoryEntrySize, type Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { openLiveSession } from './live-session';
 
-/** What an agent stream sends: the session it accepted, the others' entries, and the session's end. */
-export type AgentOutput =
-  | { kind: 'session'; session: SessionSnapshot }
-  | { kind: 'entry'; entry: Entry }
-  | { kind: 'session-ended' };
+/** What an agent stream sends besides the accepted session's snapshot: the others' entries, and the session's end. */
+export type AgentOutput = { kind: 'entry'; entry: Entry } | { kind: 'session-ended' };
 
 type Connection = { readonly sessionId: string; unsubscribe: () => void };
 
 /**
  * The state machine of one ChatAgent stream (SPEC §4): disconnected until `accept`, then
  * connected to one session until `leave`, the session's end, a takeover, or the end of the
- * stream (`close`). Methods run one at a time (the transport awaits each request) and throw ChatError.
+ * stream (`close`). Requests run one at a time (the transport awaits each) and throw ChatError;
+ * `close` may run while one is pending, so every step after an await checks the connection.
  */
 export class AgentConversation {
   private connection: Connection | undefined;
@@ -41,7 +39,7 @@ export class AgentConversation {
     const { sessionId } = this.requireConnection('send a message');
     const author = { kind: 'agent', agentId: this.agentId } as const;
     const draft = { author, text, encodedSize: (date: Date) => encodedHistoryEntrySize(date, author, text) };
-    const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.maxHistoryBytes);
+    const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }
 
@@ -82,19 +80,17 @@ export class AgentConversation {
     this.connection = { sessionId, unsubscribe: () => {} };
     this.lastSessionId = sessionId;
     try {
-      await this.ctx.store.markAttended(sessionId);
-      const live = this.closed ? undefined : await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event));
-      // The stream ended while we waited (possibly before we attached, e.g. while the queue was
-      // read): leave as any ended stream does, so the session is not left marked as attended.
+      const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.ctx.store.markAttended(sessionId));
+      // The stream ended while the session was taken (possibly before this stream attached, while
+      // the queue was read): leave as any ended stream does, so it is not left marked as attended.
       if (this.closed) {
-        live?.unsubscribe();
+        live.unsubscribe();
         return await this.detach(true);
       }
-      if (!live) throw new ChatError('failed-precondition', 'the session has ended');
       if (this.connection?.sessionId !== sessionId) return live.unsubscribe(); // the session ended meanwhile
       this.connection.unsubscribe = live.unsubscribe;
-      this.port.push({ kind: 'session', session: live.snapshot });
-      live.start();
+      await this.port.pushSnapshot(live.snapshot);
+      if (this.connection?.sessionId === sessionId) live.start(); // unless the stream ended while the history was sent
     } catch (err) {
       await this.detach(true);
       throw err;

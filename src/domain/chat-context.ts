@@ -1,10 +1,11 @@
 import type { Attachments } from './attachments';
 import type { EventBus, StreamId } from './event-bus';
-import type { SessionStore } from './session-store';
+import type { HistoryLimits, SessionStore } from './session-store';
 import type { ChatError } from './chat-error';
+import type { SessionSnapshot } from './entry';
 
 /** The limits the domain enforces (SPEC §6); message text limits are checked at the edge. */
-export type ChatLimits = Readonly<{ maxOpenSessions: number; maxHistoryBytes: number }>;
+export type ChatLimits = Readonly<{ maxOpenSessions: number; history: HistoryLimits }>;
 
 /** Everything a conversation needs, shared by all streams of one server. */
 export type ChatContext = Readonly<{
@@ -22,6 +23,12 @@ export interface StreamPort<Output> {
   readonly id: StreamId;
   /** Queues a response for the client. */
   push(output: Output): void;
+  /**
+   * Queues the session's snapshot, the reply to a join. Its history is read and encoded in slices
+   * between which other clients are served; resolves once it is queued, and rejects if the stream
+   * ends meanwhile or the history cannot be read.
+   */
+  pushSnapshot(snapshot: SessionSnapshot): Promise<void>;
   /** Ends the stream with `error` (another stream took its session over). The transport then closes the conversation. */
   abort(error: ChatError): void;
 }

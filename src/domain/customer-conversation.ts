@@ -1,11 +1,11 @@
 import type { ChatContext, StreamPort } from './chat-context';
 import { ChatError } from './chat-error';
-import { encodedHistoryEntrySize, type Entry, type SessionSnapshot } from './entry';
+import { encodedHistoryEntrySize, type Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { openLiveSession } from './live-session';
 
-/** What a customer stream sends: the session it connected to, then agents' messages. */
-export type CustomerOutput = { kind: 'session'; session: SessionSnapshot } | { kind: 'agent-message'; entry: Entry };
+/** What a customer stream sends besides the session's snapshot: agents' messages. */
+export type CustomerOutput = { kind: 'agent-message'; entry: Entry };
 
 type Connection = { readonly sessionId: string; unsubscribe: () => void };
 
@@ -13,8 +13,9 @@ const customer = { kind: 'customer' } as const;
 
 /**
  * The state machine of one ChatCustomer stream (SPEC §3): disconnected until `init`, then
- * connected to one session until `hangUp`, a takeover, or the end of the stream (`close`).
- * Methods run one at a time (the transport awaits each request) and throw ChatError.
+ * connected to one session until `hangUp`, a takeover, the session's end, or the end of the
+ * stream (`close`). Requests run one at a time (the transport awaits each); `close` may run while
+ * one is pending, so every step after an await checks that the stream is still connected.
  */
 export class CustomerConversation {
   private connection: Connection | undefined;
@@ -39,7 +40,7 @@ export class CustomerConversation {
   async send(text: string): Promise<void> {
     const { sessionId } = this.requireConnection('send a message');
     const draft = { author: customer, text, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
-    const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.maxHistoryBytes);
+    const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }
 
@@ -47,8 +48,9 @@ export class CustomerConversation {
   async hangUp(): Promise<void> {
     const { sessionId } = this.requireConnection('hang up');
     const { lastSeq } = await this.ctx.store.endSession(sessionId, this.ctx.now());
-    this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
+    // Detached first: this stream's own end is not news to it (see onEvent).
     this.detach();
+    this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
   }
 
   /** The stream has ended, however it ended: detach, leaving the session open. Safe to call twice. */
@@ -73,20 +75,39 @@ export class CustomerConversation {
   }
 
   private async connect(sessionId: string): Promise<void> {
-    const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event));
-    if (!live) throw new ChatError('failed-precondition', 'the session has ended');
-    if (this.closed) return live.unsubscribe();
+    // The join is a write (attachCustomer), ordered against the idle sweep's end of the session:
+    // either the session ends first and this fails, or it stays open with the customer present.
+    const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () =>
+      this.ctx.store.attachCustomer(sessionId, this.ctx.now()),
+    );
+    if (this.closed || live.endedMeanwhile()) {
+      live.unsubscribe();
+      if (this.closed) return;
+      throw new ChatError('failed-precondition', 'the session has ended');
+    }
     this.connection = { sessionId, unsubscribe: live.unsubscribe };
     this.lastSessionId = sessionId;
     const takeOver = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
     this.ctx.attachments.attachCustomer(sessionId, { id: this.port.id, takeOver })?.takeOver();
-    this.port.push({ kind: 'session', session: live.snapshot });
+    try {
+      await this.port.pushSnapshot(live.snapshot);
+    } catch (err) {
+      this.detach();
+      throw err;
+    }
+    if (this.connection?.sessionId !== sessionId) return; // the stream ended while the history was sent
     live.start();
   }
 
   private onEvent(event: SessionEvent): void {
-    if (event.kind === 'ended') this.detach();
-    else if (event.entry.author.kind === 'agent') this.port.push({ kind: 'agent-message', entry: event.entry });
+    if (event.kind === 'ended') {
+      // Ended by someone else (a hang-up from another device, the idle timeout, an operator):
+      // the protocol has no message for it, so the stream ends as a resume of it would.
+      this.detach();
+      this.port.abort(new ChatError('failed-precondition', 'the session has ended'));
+    } else if (event.entry.author.kind === 'agent') {
+      this.port.push({ kind: 'agent-message', entry: event.entry });
+    }
   }
 
   /** Leaves the current session, if any; returns its id if this stream was still its customer stream. */

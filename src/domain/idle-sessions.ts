@@ -1,5 +1,4 @@
 import type { ChatContext } from './chat-context';
-import { ChatError } from './chat-error';
 
 /** How many idle sessions one sweep ends at most, so that a backlog never blocks the event loop for long. */
 const SWEEP_BATCH = 500;
@@ -16,18 +15,16 @@ export async function endIdleSessions(ctx: ChatContext, idleTimeoutMs: number): 
   // detach, the idle timeout counts from about then after the restart, not from their last entry.
   const attached = ctx.attachments.sessionsWithCustomer();
   if (attached.length > 0) await ctx.store.recordCustomerPresence(attached, now);
-  const candidates = await ctx.store.findIdleSessions(new Date(now.getTime() - idleTimeoutMs), SWEEP_BATCH);
+  const cutoff = new Date(now.getTime() - idleTimeoutMs);
+  const candidates = await ctx.store.findIdleSessions(cutoff, SWEEP_BATCH);
   let ended = 0;
   for (const sessionId of candidates) {
     if (ctx.attachments.hasCustomer(sessionId)) continue; // attached customers are never idle
-    try {
-      const { lastSeq } = await ctx.store.endSession(sessionId, now);
-      ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
-      ended++;
-    } catch (err) {
-      // The customer hung up meanwhile: nothing left to do for this one.
-      if (!(err instanceof ChatError && err.kind === 'failed-precondition')) throw err;
-    }
+    // Checked again in the transaction that ends it: a customer may have resumed meanwhile.
+    const end = await ctx.store.endIdleSession(sessionId, cutoff, now);
+    if (!end) continue;
+    ctx.bus.publish({ kind: 'ended', sessionId, seq: end.lastSeq + 1 });
+    ended++;
   }
   return ended;
 }

@@ -1,36 +1,47 @@
 import type { ChatContext } from './chat-context';
+import { ChatError } from './chat-error';
 import type { SessionSnapshot } from './entry';
 import type { SessionEvent } from './event-bus';
+import type { SessionRecord } from './session-store';
 import { SequencedDelivery } from './sequenced-delivery';
 
 /** A stream's view of an open session: the snapshot to send first, then live events. */
 export type LiveSession = Readonly<{
   snapshot: SessionSnapshot;
+  /** Whether the session's end has already been published (it ended after the join was recorded). */
+  endedMeanwhile: () => boolean;
   /** Starts delivering the events after the snapshot (call after sending the snapshot). */
   start: () => void;
   unsubscribe: () => void;
 }>;
 
 /**
- * Subscribes to `sessionId`, then reads it, so that the events that follow the snapshot are
- * delivered exactly once and in order even while others commit entries meanwhile.
- * Returns undefined (subscribed to nothing) if the session is gone or has ended.
+ * Subscribes to `sessionId`, then records the join (`join`, a store write that returns the session
+ * as of that moment), so that the events that follow the snapshot are delivered exactly once and
+ * in order even while others commit entries meanwhile. Throws `failed-precondition` (subscribed to
+ * nothing) if the session has ended.
  */
 export async function openLiveSession(
   ctx: ChatContext,
   sessionId: string,
   onEvent: (event: SessionEvent) => void,
-): Promise<LiveSession | undefined> {
+  join: () => Promise<SessionRecord>,
+): Promise<LiveSession> {
   const delivery = new SequencedDelivery(onEvent);
   const unsubscribe = ctx.bus.subscribe(sessionId, (event) => delivery.offer(event));
-  const read = await ctx.store.readSession(sessionId).catch((err: unknown) => {
+  try {
+    const record = await join();
+    if (record.state !== 'open') throw new ChatError('failed-precondition', 'the session has ended');
+    const { customerId, lastSeq } = record;
+    const readHistory = (afterSeq: number, limit: number) => ctx.store.readHistory(sessionId, afterSeq, lastSeq, limit);
+    return {
+      snapshot: { sessionId, customerId, lastSeq, readHistory },
+      endedMeanwhile: () => delivery.endSeen,
+      start: () => delivery.start(lastSeq),
+      unsubscribe,
+    };
+  } catch (err) {
     unsubscribe();
     throw err;
-  });
-  if (!read || read.session.state !== 'open') {
-    unsubscribe();
-    return undefined;
   }
-  const snapshot = { sessionId, customerId: read.session.customerId, history: read.history };
-  return { snapshot, unsubscribe, start: () => delivery.start(read.session.lastSeq) };
 }

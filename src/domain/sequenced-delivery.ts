@@ -9,10 +9,13 @@ import type { SessionEvent } from './event-bus';
 export class SequencedDelivery {
   private nextSeq: number | undefined;
   private readonly waiting = new Map<number, SessionEvent>();
+  /** The session's end was offered (delivered or waiting). */
+  endSeen = false;
 
   constructor(private readonly deliver: (event: SessionEvent) => void) {}
 
   offer(event: SessionEvent): void {
+    if (event.kind === 'ended') this.endSeen = true;
     if (this.nextSeq !== undefined && event.seq < this.nextSeq) return; // already delivered or in the snapshot
     if (event.seq === this.nextSeq && this.waiting.size === 0) {
       this.nextSeq++; // the usual case: in order, nothing waiting

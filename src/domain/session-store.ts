@@ -11,6 +11,9 @@ export type EntryDraft = Readonly<{
   encodedSize: (date: Date) => number;
 }>;
 
+/** How large one session's history may grow (SPEC §6 --max-history-bytes, --max-history-entries). */
+export type HistoryLimits = Readonly<{ maxBytes: number; maxEntries: number }>;
+
 /**
  * The storage port of the domain. Each method is atomic: an implementation runs it as one
  * transaction, so concurrent streams can never take the same queued session or break the
@@ -21,21 +24,40 @@ export interface SessionStore {
   /** Creates an open session awaiting an agent; `resource-exhausted` if the customer already has `maxOpen`. */
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void>;
   findSession(id: string): Promise<SessionRecord | undefined>;
-  /** The session and its full history, read at one instant. */
-  readSession(id: string): Promise<{ session: SessionRecord; history: Entry[] } | undefined>;
+  /**
+   * Up to `limit` entries of the session with `afterSeq < seq <= upToSeq`, oldest first. Entries
+   * never change once committed, so pages read one after another make one consistent history.
+   */
+  readHistory(sessionId: string, afterSeq: number, upToSeq: number, limit: number): Promise<Entry[]>;
   /**
    * Commits an entry with seq = last + 1 and date = max(now, previous date). `failed-precondition`
-   * if the session has ended, `resource-exhausted` if the history would pass `maxHistoryBytes`.
+   * if the session has ended, `resource-exhausted` if the history would pass one of `limits`.
    */
-  appendEntry(sessionId: string, draft: EntryDraft, now: Date, maxHistoryBytes: number): Promise<Entry>;
+  appendEntry(sessionId: string, draft: EntryDraft, now: Date, limits: HistoryLimits): Promise<Entry>;
   /** Ends an open session; returns the sequence number of its last entry. `failed-precondition` if already ended. */
   endSession(sessionId: string, now: Date): Promise<{ lastSeq: number }>;
+  /**
+   * Ends the session only if it is still open and idle: no entry and no customer presence after
+   * `cutoff` (checked in the same transaction as the end, so a customer who attached meanwhile
+   * keeps the session). Returns its last sequence number, or undefined if it was left open.
+   */
+  endIdleSession(sessionId: string, cutoff: Date, now: Date): Promise<{ lastSeq: number } | undefined>;
   /** Takes the session awaiting an agent the longest out of the queue, or undefined if none awaits. */
   takeNextAwaiting(): Promise<string | undefined>;
-  /** Takes an open session out of the awaiting queue (an agent attached). */
-  markAttended(sessionId: string): Promise<void>;
+  /**
+   * An agent attached: takes the session out of the awaiting queue and returns it as of that
+   * moment. `not-found` if there is no such session, `failed-precondition` if it has ended.
+   */
+  markAttended(sessionId: string): Promise<SessionRecord>;
   /** Puts an open session at the end of the awaiting queue (its last agent left). */
   markAwaiting(sessionId: string, now: Date): Promise<void>;
+  /**
+   * A customer stream attached: records the customer as present at `now` and returns the session
+   * as of that moment. `not-found` if there is no such session, `failed-precondition` if it has
+   * ended. Being a write, it is ordered against `endIdleSession`: the session is either ended
+   * before (this fails) or stays open (its activity is now).
+   */
+  attachCustomer(sessionId: string, now: Date): Promise<SessionRecord>;
   /**
    * Records that these sessions' customers were attached until `now`: when one detaches, and
    * periodically while attached, so that after a crash (no detach recorded) the idle timeout still

@@ -18,5 +18,8 @@ export function serverOptions(config: Config): ChannelOptions {
     // One request holds at most one message text and a few short fields: refuse anything far larger
     // before it is buffered and decoded.
     'grpc.max_receive_message_length': 4 * config.maxMessageBytes + 4096,
+    // nghttp2's memory per connection (header tables, frames queued to be sent, in MB): grpc-js sets
+    // no limit unless told. Past it the connection refuses new streams; room for a few full histories.
+    'grpc-node.max_session_memory': Math.max(10, Math.ceil((4 * config.maxHistoryBytes) / 2 ** 20) + 8),
   };
 }

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
 import type { Author, Entry } from '../domain/entry';
-import type { EntryDraft, SessionRecord, SessionStore } from '../domain/session-store';
+import type { EntryDraft, HistoryLimits, SessionRecord, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
 import { SessionRowCache, type SessionCounters } from './session-row-cache';
 
@@ -29,7 +29,9 @@ export class SqliteSessionStore implements SessionStore {
         "INSERT INTO sessions (id, customer, state, created_at, awaiting_since, last_activity_at) VALUES (?, ?, 'open', ?, ?, ?)",
       ),
       sessionById: db.prepare<[string], SessionRow>(`SELECT ${sessionColumns} FROM sessions WHERE id = ?`),
-      history: db.prepare<[number], EntryRow>('SELECT seq, date_ms, agent, text FROM entries WHERE session_pk = ? ORDER BY seq'),
+      historyPage: db.prepare<[string, number, number, number], EntryRow>(
+        'SELECT seq, date_ms, agent, text FROM entries WHERE session_pk = (SELECT pk FROM sessions WHERE id = ?) AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+      ),
       insertEntry: db.prepare('INSERT INTO entries (session_pk, seq, date_ms, agent, text) VALUES (?, ?, ?, ?, ?)'),
       advanceSession: db.prepare(
         'UPDATE sessions SET last_seq = ?, last_entry_at = ?, history_bytes = ? WHERE pk = ?',
@@ -43,11 +45,15 @@ export class SqliteSessionStore implements SessionStore {
       customerPresent: db.prepare(
         "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ? AND state = 'open'",
       ),
+      lastActivity: db.prepare<[number], { t: number }>('SELECT last_activity_at AS t FROM sessions WHERE pk = ?'),
       // A scan of the open sessions (sessions_open_by_customer covers state = 'open'), once per sweep.
       idle: db.prepare<[number, number], { id: string }>(
         "SELECT id FROM sessions WHERE state = 'open' AND MAX(last_activity_at, IFNULL(last_entry_at, 0)) <= ? LIMIT ?",
       ),
-      maxAwaitingSince: db.prepare<[], { t: number | null }>("SELECT MAX(awaiting_since) AS t FROM sessions WHERE state = 'open'"),
+      // Served by the sessions_awaiting index (its WHERE clause is repeated so that it applies).
+      maxAwaitingSince: db.prepare<[], { t: number | null }>(
+        "SELECT MAX(awaiting_since) AS t FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL",
+      ),
       requeueAttended: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE state = 'open' AND awaiting_since IS NULL"),
     };
     this.rows = new SessionRowCache(
@@ -66,7 +72,7 @@ export class SqliteSessionStore implements SessionStore {
         throw new ChatError('resource-exhausted', `this customer already has ${maxOpen} open sessions; hang one up first`);
       }
       const t = now.getTime();
-      this.sql.insertSession.run(id, customerId, t, t, t);
+      this.sql.insertSession.run(id, customerId, t, this.queueTime(t), t);
     });
   }
 
@@ -75,22 +81,22 @@ export class SqliteSessionStore implements SessionStore {
     return row && toRecord(row);
   }
 
-  async readSession(id: string): Promise<{ session: SessionRecord; history: Entry[] } | undefined> {
-    // One read transaction, so the history matches last_seq exactly.
-    return this.db.transaction(() => {
-      const row = this.sql.sessionById.get(id);
-      return row && { session: toRecord(row), history: this.sql.history.all(row.pk).map(toEntry) };
-    }).deferred();
+  async readHistory(sessionId: string, afterSeq: number, upToSeq: number, limit: number): Promise<Entry[]> {
+    return this.sql.historyPage.all(sessionId, afterSeq, upToSeq, limit).map(toEntry);
   }
 
-  appendEntry(sessionId: string, draft: EntryDraft, now: Date, maxHistoryBytes: number): Promise<Entry> {
+  appendEntry(sessionId: string, draft: EntryDraft, now: Date, limits: HistoryLimits): Promise<Entry> {
     return this.writes.run(() => {
       const row = this.openSession(sessionId);
+      // Entries are numbered 1, 2, 3...: the last number is the count.
+      if (row.lastSeq >= limits.maxEntries) {
+        throw new ChatError('resource-exhausted', `the session's history holds ${limits.maxEntries} entries, the most allowed`);
+      }
       // The date never decreases within a session, even if the wall clock steps back.
       const date = new Date(Math.max(now.getTime(), row.lastEntryAt ?? 0));
       const historyBytes = row.historyBytes + draft.encodedSize(date);
-      if (historyBytes > maxHistoryBytes) {
-        throw new ChatError('resource-exhausted', `the session's history would pass ${maxHistoryBytes} bytes`);
+      if (historyBytes > limits.maxBytes) {
+        throw new ChatError('resource-exhausted', `the session's history would pass ${limits.maxBytes} bytes`);
       }
       const seq = row.lastSeq + 1;
       const agent = draft.author.kind === 'agent' ? draft.author.agentId : null;
@@ -105,11 +111,15 @@ export class SqliteSessionStore implements SessionStore {
 
   endSession(sessionId: string, now: Date): Promise<{ lastSeq: number }> {
     // Through the same queue as entries, so an end is ordered after the entries that came before it.
+    return this.writes.run(() => this.end(this.openSession(sessionId), now));
+  }
+
+  endIdleSession(sessionId: string, cutoff: Date, now: Date): Promise<{ lastSeq: number } | undefined> {
     return this.writes.run(() => {
-      const row = this.openSession(sessionId);
-      this.sql.endSession.run(now.getTime(), row.pk);
-      row.state = 'ended';
-      return { lastSeq: row.lastSeq };
+      const row = this.rows.get(sessionId);
+      if (row?.state !== 'open') return undefined;
+      const lastActivity = Math.max(this.sql.lastActivity.get(row.pk)!.t, row.lastEntryAt ?? 0);
+      return lastActivity <= cutoff.getTime() ? this.end(row, now) : undefined;
     });
   }
 
@@ -121,12 +131,24 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  markAttended(sessionId: string): Promise<void> {
-    return this.writes.run(() => void this.sql.markAttended.run(sessionId));
+  markAttended(sessionId: string): Promise<SessionRecord> {
+    return this.writes.run(() => {
+      const row = this.openSession(sessionId);
+      this.sql.markAttended.run(sessionId);
+      return countersToRecord(row);
+    });
   }
 
   markAwaiting(sessionId: string, now: Date): Promise<void> {
-    return this.writes.run(() => void this.sql.markAwaiting.run(now.getTime(), sessionId));
+    return this.writes.run(() => void this.sql.markAwaiting.run(this.queueTime(now.getTime()), sessionId));
+  }
+
+  attachCustomer(sessionId: string, now: Date): Promise<SessionRecord> {
+    return this.writes.run(() => {
+      const row = this.openSession(sessionId);
+      this.sql.customerPresent.run(now.getTime(), sessionId);
+      return countersToRecord(row);
+    });
   }
 
   recordCustomerPresence(sessionIds: readonly string[], now: Date): Promise<void> {
@@ -146,8 +168,7 @@ export class SqliteSessionStore implements SessionStore {
   requeueAttendedSessions(now: Date): number {
     return this.db.transaction(() => {
       // Strictly later than every awaiting session, or ties would put older attended sessions first.
-      const behindAll = Math.max(now.getTime(), (this.sql.maxAwaitingSince.get()!.t ?? 0) + 1);
-      return this.sql.requeueAttended.run(behindAll).changes;
+      return this.sql.requeueAttended.run(this.queueTime(now.getTime())).changes;
     }).immediate();
   }
 
@@ -155,6 +176,21 @@ export class SqliteSessionStore implements SessionStore {
   close(): void {
     this.writes.close();
     this.db.close();
+  }
+
+  private end(row: SessionCounters, now: Date): { lastSeq: number } {
+    this.sql.endSession.run(now.getTime(), row.pk);
+    row.state = 'ended';
+    return { lastSeq: row.lastSeq };
+  }
+
+  /**
+   * The time a session joins the queue at: now, but never before a session already waiting, or
+   * a wall clock set back (after a wrong step forward) would put new sessions ahead of old ones.
+   */
+  private queueTime(now: number): number {
+    const latest = this.sql.maxAwaitingSince.get()!.t;
+    return latest === null ? now : Math.max(now, latest + 1);
   }
 
   private openSession(sessionId: string): SessionCounters {
@@ -167,6 +203,10 @@ export class SqliteSessionStore implements SessionStore {
 
 function toRecord(row: SessionRow): SessionRecord {
   return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.last_seq };
+}
+
+function countersToRecord(row: SessionCounters): SessionRecord {
+  return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.lastSeq };
 }
 
 function toEntry(row: EntryRow): Entry {

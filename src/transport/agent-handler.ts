@@ -22,9 +22,12 @@ export function createAgentHandler(
     role: 'agent',
     open: (userId, port) => new AgentConversation(chat, userId, port),
     encode: (output: AgentOutput) => (output.kind === 'entry' ? encodeEntry(output.entry) : encode(output)),
-    apply: (conversation, request: ChatAgentRequest) => {
+    apply: (conversation, request: ChatAgentRequest, join) => {
       const command = parsers.agent(request);
-      if (command.kind === 'accept') return conversation.accept(command.sessionId);
+      if (command.kind === 'accept') {
+        join();
+        return conversation.accept(command.sessionId);
+      }
       if (command.kind === 'send') return conversation.send(command.text);
       return conversation.leave();
     },

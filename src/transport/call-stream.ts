@@ -1,49 +1,49 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { CallStatus } from './grpc-status';
 import { resetCall, statusWasSent } from './http2-stream-of';
-
-/** How long a stream that was ended may wait for a client that reads nothing before it is reset (SPEC §6). */
-const RESET_AFTER_END_MS = 30_000;
+import type { BudgetHolder, OutboundBudget } from './outbound-budget';
+import { OutboundQueue, type OutboundLimits } from './outbound-queue';
 
 let lastCallId = 0;
 
-/** How much a stream may hold for a client that reads slowly (SPEC §6 --stream-queue). */
-export type OutboundLimits = Readonly<{ responses: number; bytes: number }>;
+/** What bounds a stream's responses: its own limits, and the budget shared by every stream. */
+export type Outbound = Readonly<{ limits: OutboundLimits; budget: OutboundBudget }>;
 
 /**
  * The one adapter between a grpc-js duplex call and a handler: requests are handed to the handler
  * one at a time (and read only a little ahead, so HTTP/2 flow control pushes back on a fast
  * sender); responses, already encoded, go out through a queue bounded in count and bytes that
- * waits for `drain`.
+ * waits for `drain` (outbound-queue.ts), within the server-wide budget (outbound-budget.ts).
  * `signal` fires exactly once, as soon as the call ends in any way (half-close, error, client
  * cancel, takeover, shutdown); cleanup hangs off it. `onFinished` reports, once grpc-js is done
  * with the call, the status the client really got.
  */
-export class CallStream<Req> {
+export class CallStream<Req> implements BudgetHolder {
   /** Unique per call in this process. */
   readonly id = ++lastCallId;
   private readonly controller = new AbortController();
   readonly signal: AbortSignal = this.controller.signal;
-  private readonly queue: Uint8Array[] = [];
-  /** Bytes queued here or handed to grpc-js and not yet written to the connection. */
-  private unsentBytes = 0;
-  private waitingForDrain = false;
+  private readonly outbound: OutboundQueue;
   /** The status this side ended the call with, once it has. */
   private ending: CallStatus | undefined;
   private readonly call: ServerDuplexStream<Req, Uint8Array>;
 
   constructor(
     call: ServerDuplexStream<Req, unknown>,
-    private readonly limits: OutboundLimits,
+    private readonly bounds: Outbound,
     private readonly onFinished: (status: CallStatus) => void,
   ) {
     // Responses are encoded by the handler (to count their bytes), so grpc-js passes them through.
     this.call = call as ServerDuplexStream<Req, Uint8Array>;
+    this.outbound = new OutboundQueue(this.untyped as ServerDuplexStream<unknown, Uint8Array>, bounds.limits, bounds.budget);
+    bounds.budget.join(this);
     // grpc-js emits 'cancelled' once it is done with a call: after sending its status, or when the
     // client reset the stream or its connection died before that status went out.
     call.once('cancelled', () => {
       const delivered = this.ending && statusWasSent(this.untyped) ? this.ending : CANCELLED;
       this.ending ??= delivered;
+      this.outbound.release();
+      bounds.budget.leave(this);
       this.controller.abort();
       this.onFinished(delivered);
     });
@@ -102,58 +102,67 @@ export class CallStream<Req> {
   }
 
   /**
-   * Queues an encoded response. A client that lets `limits.responses` responses, or
-   * `limits.bytes` bytes, pile up is cut off with RESOURCE_EXHAUSTED: the server's memory per
-   * stream stays bounded whatever the client does.
+   * Queues an encoded response. A client that lets the stream's limit of responses or bytes pile
+   * up is cut off with RESOURCE_EXHAUSTED: the server's memory per stream stays bounded whatever
+   * the client does.
    */
   push(response: Uint8Array): void {
     if (this.ending) return;
-    if (this.queue.length >= this.limits.responses || this.unsentBytes + response.length > this.limits.bytes) {
-      this.unsentBytes -= this.queue.reduce((n, r) => n + r.length, 0);
-      this.queue.length = 0; // the client resumes and finds all of it in the history
+    if (!this.outbound.fits(response.length)) {
       this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the client reads too slowly; resume the session to catch up' });
       return;
     }
-    this.queue.push(response);
-    this.unsentBytes += response.length;
-    this.flush();
+    this.outbound.push(response);
   }
 
   /**
-   * Ends the call with `status` after the queued responses (written at once: they are within the
-   * limits). Later calls are ignored. A client that still reads nothing is reset after 30 s.
+   * Ends the call with `status`. Ended with OK (the client half-closed), it first gets every
+   * queued response; ended otherwise by the server (an error, overflow, takeover, shutdown), its
+   * queue is dropped at once, since the client resumes and finds all of it in the history. Later
+   * calls are ignored. A client that still reads nothing (the status waits behind what the
+   * transport holds) is reset after `resetAfterEndMs`.
    */
   end(status: CallStatus): void {
     if (this.ending) return;
     this.ending = status;
-    for (const response of this.queue.splice(0)) this.write(response);
-    if (status.code === Status.OK) this.call.end();
-    else this.call.emit('error', { code: status.code, details: status.details });
+    if (status.code === Status.OK) {
+      this.outbound.writeAll();
+      this.call.end();
+    } else {
+      this.outbound.drop();
+      this.call.emit('error', { code: status.code, details: status.details });
+    }
     this.controller.abort();
-    const reset = setTimeout(() => resetCall(this.untyped), RESET_AFTER_END_MS);
+    const reset = setTimeout(() => this.reset(), this.bounds.limits.resetAfterEndMs);
     reset.unref();
     this.call.once('cancelled', () => clearTimeout(reset));
   }
 
+  /** Bytes not yet written to the connection (budget and leak checks). */
+  get unsentBytes(): number {
+    return this.outbound.unsentBytes;
+  }
+
+  get ended(): boolean {
+    return this.ending !== undefined;
+  }
+
+  endForBudget(): void {
+    this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the server holds too many responses for slow clients; resume the session to catch up' });
+  }
+
+  resetForBudget(): void {
+    this.reset();
+  }
+
+  /** Resets the HTTP/2 stream, freeing everything it holds. */
+  private reset(): void {
+    resetCall(this.untyped);
+    this.outbound.release();
+  }
+
   private get untyped(): ServerDuplexStream<unknown, unknown> {
     return this.call as ServerDuplexStream<unknown, unknown>;
-  }
-
-
-  private flush(): void {
-    while (!this.waitingForDrain && this.queue.length > 0) {
-      if (!this.write(this.queue.shift()!)) {
-        this.waitingForDrain = true;
-        this.call.once('drain', () => {
-          this.waitingForDrain = false;
-          if (!this.ending) this.flush();
-        });
-      }
-    }
-  }
-
-  private write(response: Uint8Array): boolean {
-    return this.call.write(response, () => (this.unsentBytes -= response.length));
   }
 }
 

@@ -17,9 +17,12 @@ export function createCustomerHandler(
     role: 'customer',
     open: (userId, port) => new CustomerConversation(chat, userId, port),
     encode: (output: CustomerOutput) => ChatCustomerResponse.encode(toCustomerResponse(output)).finish(),
-    apply: (conversation, request: ChatCustomerRequest) => {
+    apply: (conversation, request: ChatCustomerRequest, join) => {
       const command = parsers.customer(request);
-      if (command.kind === 'init') return conversation.init(command.resumeSessionId);
+      if (command.kind === 'init') {
+        join();
+        return conversation.init(command.resumeSessionId);
+      }
       if (command.kind === 'send') return conversation.send(command.text);
       return conversation.hangUp();
     },

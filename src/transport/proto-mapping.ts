@@ -1,23 +1,16 @@
 import type { AgentOutput } from '../domain/agent-conversation';
 import type { CustomerOutput } from '../domain/customer-conversation';
-import type { Entry, SessionSnapshot } from '../domain/entry';
-import { Void, type ChatAgentResponse, type ChatCustomerResponse, type ChatEntry, type Session } from '../../gen/support';
+import type { Entry } from '../domain/entry';
+import { Void, type ChatAgentResponse, type ChatCustomerResponse, type ChatEntry } from '../../gen/support';
 
-/** A customer stream's domain output as its wire response. */
+/** A customer stream's domain output as its wire response (the session snapshot: see snapshot-encoder.ts). */
 export function toCustomerResponse(output: CustomerOutput): ChatCustomerResponse {
-  switch (output.kind) {
-    case 'session':
-      return { resp: { $case: 'session', value: toSession(output.session) } };
-    case 'agent-message':
-      return { resp: { $case: 'msg', value: { agentName: agentIdOf(output.entry), msg: output.entry.text } } };
-  }
+  return { resp: { $case: 'msg', value: { agentName: agentIdOf(output.entry), msg: output.entry.text } } };
 }
 
-/** An agent stream's domain output as its wire response. */
+/** An agent stream's domain output as its wire response (the session snapshot: see snapshot-encoder.ts). */
 export function toAgentResponse(output: AgentOutput): ChatAgentResponse {
   switch (output.kind) {
-    case 'session':
-      return { resp: { $case: 'acceptedSession', value: toSession(output.session) } };
     case 'entry':
       return { resp: { $case: 'msg', value: toChatEntry(output.entry) } };
     case 'session-ended':
@@ -25,11 +18,8 @@ export function toAgentResponse(output: AgentOutput): ChatAgentResponse {
   }
 }
 
-function toSession(snapshot: SessionSnapshot): Session {
-  return { sessionId: snapshot.sessionId, customerName: snapshot.customerId, history: snapshot.history.map(toChatEntry) };
-}
-
-function toChatEntry(entry: Entry): ChatEntry {
+/** An entry as a history entry of a Session, or an agent's live `msg`. */
+export function toChatEntry(entry: Entry): ChatEntry {
   return entry.author.kind === 'customer'
     ? { date: entry.date, entry: { $case: 'customerMsg', value: entry.text } }
     : { date: entry.date, entry: { $case: 'agentMsg', value: { agentName: entry.author.agentId, msg: entry.text } } };

@@ -1,16 +1,23 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { LogFields, Logger } from '../log/logger';
-import { CallStream, type OutboundLimits } from './call-stream';
+import { ChatError } from '../domain/chat-error';
+import { CallStream, type Outbound } from './call-stream';
 import { statusName, toCallStatus } from './grpc-status';
 import { AuthenticationError, requireRole, type Authenticator, type Identity } from '../auth/identity';
+import type { JoinRateLimiter } from './join-rate-limiter';
 import type { RequestRate } from './request-throttle';
+import type { SnapshotEncoder } from './snapshot-encoder';
+import type { UserStreams } from './user-streams';
 
 /** What every chat call shares: authentication, the logger, the stream limits, and what shutdown needs. */
 export type CallEnvironment = Readonly<{
   authenticator: Authenticator;
   logger: Logger;
   requestRate: RequestRate;
-  outbound: OutboundLimits;
+  outbound: Outbound;
+  userStreams: UserStreams;
+  joins: JoinRateLimiter;
+  snapshots: SnapshotEncoder;
   liveCalls: Set<CallStream<unknown>>;
   /** True once the server has begun to shut down. */
   isStopping: () => boolean;
@@ -37,8 +44,10 @@ export async function serveCall<Req, Res>(
   const startedAt = performance.now();
   const fields: LogFields = { method: call.getPath(), peer: call.getPeer(), user: undefined };
   let sessionOf: () => string | undefined = () => undefined;
+  let countedUser: string | undefined;
   const stream = new CallStream(call, env.outbound, (status) => {
     env.liveCalls.delete(stream as CallStream<unknown>);
+    if (countedUser !== undefined) env.userStreams.close(countedUser);
     const duration_ms = Math.round(performance.now() - startedAt);
     env.logger.info('stream ended', { ...fields, session: sessionOf(), code: statusName(status.code), duration_ms });
   });
@@ -49,6 +58,10 @@ export async function serveCall<Req, Res>(
     if (stream.signal.aborted) return; // the client went away while its token was being verified
     fields.user = identity.userId;
     env.logger.info('stream started', fields);
+    if (!env.userStreams.tryOpen(identity.userId)) {
+      throw new ChatError('resource-exhausted', 'this user has too many streams open; close one first');
+    }
+    countedUser = identity.userId;
     await body(stream, identity, (report) => (sessionOf = report));
     stream.end({ code: Status.OK, details: 'OK' });
   } catch (err) {

@@ -18,8 +18,8 @@ export type ConversationMethod<Req, Res, Output, C extends Conversation> = Reado
   open: (userId: string, port: StreamPort<Output>) => C;
   /** The output as its encoded response (`Res`): responses are encoded here, so their bytes can be counted. */
   encode: (output: Output) => Uint8Array;
-  /** Validates one request and applies it; throws (or rejects with) ChatError. */
-  apply: (conversation: C, request: Req) => Promise<void>;
+  /** Validates one request and applies it; throws (or rejects with) ChatError. `join` counts a join of the user. */
+  apply: (conversation: C, request: Req, join: () => void) => Promise<void>;
 }>;
 
 /**
@@ -37,6 +37,7 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
       const conversation = method.open(identity.userId, {
         id: stream.id,
         push: (output) => stream.push(method.encode(output)),
+        pushSnapshot: async (snapshot) => stream.push(await env.snapshots.encode(snapshot, stream.signal)),
         abort: (error) => stream.end(toCallStatus(error)),
       });
       reportSession(() => conversation.lastSessionId);
@@ -47,12 +48,15 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
           env.logger.error('detaching a stream failed', { user: identity.userId, error: err instanceof Error ? err.stack : String(err) });
         });
       });
+      const join = () => env.joins.take(identity.userId);
       const throttle = new RequestThrottle(env.requestRate);
       const applyThrottled = async (request: Req) => {
         await throttle.take(stream.signal);
-        if (!stream.signal.aborted) await method.apply(conversation, request);
+        if (!stream.signal.aborted) await method.apply(conversation, request, join);
       };
       // The usual case, a token at hand, costs no extra promise.
-      await stream.eachRequest((request) => (throttle.tryTake() === 0 ? method.apply(conversation, request) : applyThrottled(request)));
+      await stream.eachRequest((request) =>
+        throttle.tryTake() === 0 ? method.apply(conversation, request, join) : applyThrottled(request),
+      );
     });
 }

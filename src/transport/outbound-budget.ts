@@ -1,0 +1,60 @@
+/** A stream's share of the budget: what it holds, and the two ways of making it let go. */
+export interface BudgetHolder {
+  /** Response bytes queued for the client or held by the transport, not yet written to the connection. */
+  readonly unsentBytes: number;
+  /** Whether the server has already ended the stream (its own queue is then empty). */
+  readonly ended: boolean;
+  /** Ends the stream with RESOURCE_EXHAUSTED, dropping its queue. */
+  endForBudget(): void;
+  /** Resets the stream, freeing what its transport still holds. */
+  resetForBudget(): void;
+}
+
+/**
+ * The server-wide budget for response bytes waiting for clients (SPEC §6 --max-buffered-bytes):
+ * each stream bounds its own queue, and this bounds them all together. When a stream's new
+ * response passes it, the streams holding the most unsent bytes are ended first (they resume and
+ * find everything in the history), then, if that is not enough, the ended streams whose transport
+ * still holds bytes are reset. A client that reads holds little, so it is never cut for others.
+ */
+export class OutboundBudget {
+  private total = 0;
+  private readonly holders = new Set<BudgetHolder>();
+
+  constructor(private readonly maxBytes: number) {}
+
+  join(holder: BudgetHolder): void {
+    this.holders.add(holder);
+  }
+
+  leave(holder: BudgetHolder): void {
+    this.holders.delete(holder);
+  }
+
+  /** Counts `bytes` more; relieves the budget at once if it is passed. */
+  add(bytes: number): void {
+    this.total += bytes;
+    if (this.total > this.maxBytes) this.relieve();
+  }
+
+  release(bytes: number): void {
+    this.total -= bytes;
+  }
+
+  /** Bytes held over every stream. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  private relieve(): void {
+    const largestFirst = [...this.holders].sort((a, b) => b.unsentBytes - a.unsentBytes);
+    for (const holder of largestFirst) {
+      if (this.total <= this.maxBytes) return;
+      if (!holder.ended && holder.unsentBytes > 0) holder.endForBudget();
+    }
+    for (const holder of largestFirst) {
+      if (this.total <= this.maxBytes) return;
+      if (holder.unsentBytes > 0) holder.resetForBudget();
+    }
+  }
+}
