@@ -231,6 +231,41 @@ describe('takeover', () => {
   });
 });
 
+describe('a resume racing the end of its session', () => {
+  /**
+   * One stream of the customer hangs up while another resumes the session at the same moment.
+   * Whichever wins, the resuming stream is never left connected to nothing: it stays attached to
+   * the open session (its message is committed), or it ends with FAILED_PRECONDITION because the
+   * session ended (on init, or right after, since a customer has no session_ended message).
+   */
+  test('the resuming stream either stays attached or ends with FAILED_PRECONDITION, never a silent detach', async () => {
+    for (let round = 0; round < 30; round++) {
+      const first = customer();
+      const { sessionId } = await first.init();
+      const watcher = agent(`agent-watch-${round}`);
+      await watcher.accept(sessionId);
+      const second = customer();
+      second.sendInit(sessionId);
+      first.hangUp();
+      const reply = await second.next().catch(() => undefined);
+      if (reply) second.send('probe');
+      // The watcher sees the probe, or the end; the second stream is still open only with the probe committed.
+      const seen = await nextDescribed(watcher);
+      const ended = await second.ended(1_000).catch(() => undefined);
+      if (ended) {
+        // Before the fix, a stream resumed into a session ended meanwhile got its reply, was then
+        // detached silently, and its probe failed with "not in a session".
+        expect({ code: status[ended.code], details: ended.details }).toEqual({ code: 'FAILED_PRECONDITION', details: 'the session has ended' });
+      } else {
+        expect(seen).toBe('customer: probe');
+      }
+      second.cancel();
+      first.cancel();
+      watcher.cancel();
+    }
+  });
+});
+
 describe('live messages', () => {
   test('agent messages arrive as msg{agent_name, msg}; the customer\'s own messages are not echoed', async () => {
     const joe = customer();

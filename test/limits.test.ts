@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { Session, type SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream, describeAgentResponse } from './helpers/chat-client';
+import { AgentStream, connect, CustomerStream, describeAgentResponse, describeHistory } from './helpers/chat-client';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
@@ -185,5 +185,95 @@ describe('--idle-timeout-seconds', () => {
     const resumed = new CustomerStream(client(), 'joe');
     resumed.sendInit(sessionId);
     expect(await resumed.endCode()).toBe(status.FAILED_PRECONDITION);
+  });
+});
+
+describe('--max-history-entries', () => {
+  test('the message past the entry limit fails with RESOURCE_EXHAUSTED however small; the session stays open for others to read', async () => {
+    const c = await serve(['--max-history-entries', '5']);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(c, 'agent-a');
+    await agent.accept(sessionId);
+    for (const text of ['1', '2', '3', '4']) customer.send(text);
+    await agent.take(4);
+    agent.send('5');
+    await customer.next(); // the agent's 5th entry reached the customer: all five are committed
+    customer.send('6');
+    expect(await customer.ended()).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/5 entries/) });
+    const again = new CustomerStream(c, 'joe');
+    expect(describeHistory(await again.init(sessionId))).toEqual(['customer: 1', 'customer: 2', 'customer: 3', 'customer: 4', 'agent-a: 5']);
+    agent.send('7');
+    expect(await agent.endCode()).toBe(status.RESOURCE_EXHAUSTED);
+  });
+});
+
+describe('--max-joins-per-minute', () => {
+  test('init and accept count per user over all its streams; past the limit they fail with RESOURCE_EXHAUSTED, other users go on', async () => {
+    const c = await serve(['--max-joins-per-minute', '3']);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init(); // 1 for joe
+    const resumed = new CustomerStream(c, 'joe');
+    await resumed.init(sessionId); // 2
+    const agent = new AgentStream(c, 'agent-a');
+    await agent.accept(sessionId); // 1 for agent-a
+    agent.leave();
+    await agent.accept(sessionId); // 2
+    agent.leave();
+    await agent.accept(sessionId); // 3
+    agent.leave();
+    agent.sendAccept(sessionId); // 4: refused
+    expect(await agent.ended()).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/joins/) });
+    const third = new CustomerStream(c, 'joe');
+    await third.init(sessionId); // 3 for joe, on yet another stream
+    const fourth = new CustomerStream(c, 'joe');
+    fourth.sendInit(sessionId);
+    expect(await fourth.endCode()).toBe(status.RESOURCE_EXHAUSTED);
+    await new AgentStream(c, 'agent-b').accept(sessionId); // another user is not affected
+  });
+
+  test('0 turns the limit off', async () => {
+    const c = await serve(['--max-joins-per-minute', '0']);
+    const customer = new CustomerStream(c, 'joe');
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(c, 'agent-a');
+    for (let i = 0; i < 150; i++) {
+      await agent.accept(sessionId);
+      agent.leave();
+    }
+    expect(agent.status).toBeUndefined();
+  });
+});
+
+describe('--max-streams-per-user', () => {
+  test('a user holds at most the limit of streams over all connections; the next ends with RESOURCE_EXHAUSTED before any request, and a place frees when one ends', async () => {
+    const c = await serve(['--max-streams-per-user', '3']);
+    const open = [new CustomerStream(c, 'joe'), new CustomerStream(client(true), 'joe'), new CustomerStream(client(true), 'joe')];
+    for (const stream of open) await stream.init();
+    const refused = new CustomerStream(client(true), 'joe'); // sends nothing
+    expect(await refused.ended()).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/too many streams/) });
+    await new CustomerStream(c, 'ann').init(); // another user
+    open[0]!.end();
+    await open[0]!.ended();
+    await new CustomerStream(c, 'joe').init();
+  });
+});
+
+describe('--max-connections', () => {
+  test('connections past the limit are refused; the open ones are served, and a place frees when one closes', async () => {
+    const c = await serve(['--max-connections', '2']);
+    await new CustomerStream(c, 'joe').init();
+    const second = client(true);
+    const annStream = new CustomerStream(second, 'ann');
+    await annStream.init();
+    const third = new CustomerStream(client(true), 'bob');
+    third.sendInit();
+    expect(await third.endCode()).toBe(status.UNAVAILABLE);
+    expect(server!.logs.filter((l) => l.msg === 'stream started' && l.user === 'bob')).toEqual([]);
+    annStream.cancel();
+    second.close(); // closes the connection once its last call is over
+    await waitFor(() => server!.liveState().calls === 1, 5000, "the second connection's stream to end");
+    const fourth = new CustomerStream(client(true), 'eve');
+    await fourth.init();
   });
 });

@@ -13,9 +13,10 @@ export interface BudgetHolder {
 /**
  * The server-wide budget for response bytes waiting for clients (SPEC §6 --max-buffered-bytes):
  * each stream bounds its own queue, and this bounds them all together. When a stream's new
- * response passes it, the streams holding the most unsent bytes are ended first (they resume and
- * find everything in the history), then, if that is not enough, the ended streams whose transport
- * still holds bytes are reset. A client that reads holds little, so it is never cut for others.
+ * response passes it, what streams the server already ended still hold in their transport is
+ * freed first (they are reset); then the streams holding the most unsent bytes are ended (they
+ * resume and find everything in the history), and reset if their transport holds too much. A
+ * client that reads holds little, so it is never cut for others.
  */
 export class OutboundBudget {
   private total = 0;
@@ -48,13 +49,17 @@ export class OutboundBudget {
 
   private relieve(): void {
     const largestFirst = [...this.holders].sort((a, b) => b.unsentBytes - a.unsentBytes);
-    for (const holder of largestFirst) {
+    // Streams already ended hold only what their transport could not write yet: freed first.
+    this.cut(largestFirst, (holder) => holder.ended, (holder) => holder.resetForBudget());
+    this.cut(largestFirst, (holder) => !holder.ended, (holder) => holder.endForBudget());
+    this.cut(largestFirst, () => true, (holder) => holder.resetForBudget());
+  }
+
+  /** Applies `cut` to the holders that `eligible` picks, in order, until the budget is kept. */
+  private cut(holders: readonly BudgetHolder[], eligible: (holder: BudgetHolder) => boolean, cut: (holder: BudgetHolder) => void): void {
+    for (const holder of holders) {
       if (this.total <= this.maxBytes) return;
-      if (!holder.ended && holder.unsentBytes > 0) holder.endForBudget();
-    }
-    for (const holder of largestFirst) {
-      if (this.total <= this.maxBytes) return;
-      if (holder.unsentBytes > 0) holder.resetForBudget();
+      if (holder.unsentBytes > 0 && eligible(holder)) cut(holder);
     }
   }
 }

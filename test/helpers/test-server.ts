@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../../src/config/config';
 import { createJsonLogger, type Logger } from '../../src/log/logger';
-import { startServer, type LiveState, type RunningServer } from '../../src/server/server';
+import { startServer, type LiveState, type RunningServer, type ServerTuning } from '../../src/server/server';
 import type { SupportClient } from '../../gen/support';
 import { connect } from './chat-client';
 
@@ -30,13 +30,13 @@ export type TestServer = {
   stop(): Promise<void>;
 };
 
-/** Starts a test server; `flags` are command-line flags, as a user would pass them. */
-export async function startTestServer(flags: string[] = [], dir = makeTempDir()): Promise<TestServer> {
+/** Starts a test server; `flags` are command-line flags, as a user would pass them; `tuning` shortens internal delays. */
+export async function startTestServer(flags: string[] = [], dir = makeTempDir(), tuning?: ServerTuning): Promise<TestServer> {
   const dbFile = path.join(dir, 'support.db');
   const config = parseConfig(['--port', '0', '--db', dbFile, ...flags], {});
   const logs: Record<string, unknown>[] = [];
   const logger: Logger = createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>));
-  let running: RunningServer | undefined = await startServer(config, logger);
+  let running: RunningServer | undefined = await startServer(config, logger, tuning);
   const server: TestServer = {
     get address() {
       if (!running) throw new Error('the test server is stopped');
@@ -53,7 +53,7 @@ export async function startTestServer(flags: string[] = [], dir = makeTempDir())
       await running?.shutdown();
       running = undefined;
       await whileDown?.();
-      running = await startServer(parseConfig(['--port', '0', '--db', dbFile, ...flags], {}), logger);
+      running = await startServer(parseConfig(['--port', '0', '--db', dbFile, ...flags], {}), logger, tuning);
     },
     async stop() {
       await running?.shutdown();
