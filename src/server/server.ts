@@ -11,6 +11,7 @@ import { SqliteSessionStore } from '../storage/sqlite-session-store';
 import { createAgentHandler } from '../transport/agent-handler';
 import { createCustomerHandler } from '../transport/customer-handler';
 import { createRequestParsers, type RequestParsers } from '../transport/request-schemas';
+import { onHttp2StreamMissing } from '../transport/http2-stream-of';
 import type { CallEnvironment } from '../transport/serve-call';
 import type { SupportServer } from '../../gen/support';
 import { gracefulShutdown } from './graceful-shutdown';
@@ -56,6 +57,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const requestRate = { perSecond: config.maxMessagesPerSecond, burst: config.messageBurst };
   const env: CallEnvironment = { authenticator, logger, requestRate, outbound, liveCalls: new Set(), isStopping: () => isStopping };
   const server = new grpc.Server(serverOptions(config));
+  onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
   const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
   let port: number;
   try {
