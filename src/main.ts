@@ -1,5 +1,6 @@
 import { ConfigError, parseConfig, usage } from './config/config';
 import { createJsonLogger, type Logger } from './log/logger';
+import { handleProcessFaults } from './process-faults';
 import { startServer, type RunningServer } from './server/server';
 
 /** Exit code for an invalid flag or value (SPEC §7). */
@@ -21,10 +22,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(EXIT_USAGE);
   }
   const logger = createJsonLogger();
-  process.on('uncaughtException', (err) => {
-    logger.error('uncaught exception', { error: err.stack });
-    process.exit(1);
-  });
+  handleProcessFaults(logger);
   // Signals are caught before the server starts: the 'listening' line is written inside
   // startServer, and a supervisor may signal as soon as it reads it.
   let server: RunningServer | undefined;

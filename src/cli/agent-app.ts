@@ -5,6 +5,7 @@ import { AppShell, errorText } from './app-shell';
 import { chatOptionsFrom } from './chat-options-from-cli';
 import { COMMON_USAGE, parseAgentOptions, UsageError } from './cli-options';
 import { Terminal } from './terminal';
+import { oneLine, shownName } from './untrusted-text';
 
 const USAGE = [
   'usage: npm run agent -- --user agent-ID [flags]',
@@ -40,13 +41,13 @@ function wireSessionEvents(shell: AppShell, chat: AgentChat): void {
   chat.on('state', (change) => {
     // The first 'connected' of a session follows 'connecting'; later ones follow a reconnect.
     if (change.kind === 'connected' && previous === 'connecting') {
-      shell.terminal.print(`* accepted session ${change.sessionId} of customer ${chat.session?.customerName}`);
+      shell.terminal.print(`* accepted session ${oneLine(change.sessionId)} of customer ${shownName(chat.session?.customerName ?? '')}`);
     }
     previous = change.kind;
   });
   chat.on('sessionEnded', (end) => {
     const why = end.reason === 'not-found' ? 'is gone' : 'has ended (the customer hung up)';
-    shell.terminal.print(`* session ${end.sessionId} ${why}; /accept for the next one`);
+    shell.terminal.print(`* session ${oneLine(end.sessionId)} ${why}; /accept for the next one`);
   });
 }
 
@@ -62,7 +63,7 @@ async function onLine(shell: AppShell, chat: AgentChat, line: string): Promise<v
 }
 
 async function accept(shell: AppShell, chat: AgentChat, sessionId: string | undefined): Promise<void> {
-  if (chat.connectionState.kind !== 'idle') return shell.terminal.print(`* already in session ${chat.sessionId}: /leave first`);
+  if (chat.connectionState.kind !== 'idle') return shell.terminal.print(`* already in session ${oneLine(chat.sessionId ?? '')}: /leave first`);
   await chat.accept(sessionId).catch((err: unknown) => {
     const empty = sessionId === undefined && err instanceof ChatClientError && err.code === status.FAILED_PRECONDITION;
     shell.terminal.print(empty ? '* no session is waiting for an agent' : `* could not accept: ${errorText(err)}`);
@@ -73,7 +74,7 @@ async function leave(shell: AppShell, chat: AgentChat): Promise<void> {
   const sessionId = chat.sessionId;
   if (!sessionId) return shell.terminal.print('* not in a session');
   await chat.leave();
-  shell.terminal.print(`* left session ${sessionId}; it stays open for other agents`);
+  shell.terminal.print(`* left session ${oneLine(sessionId)}; it stays open for other agents`);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,7 @@
 import type { ConnectionState, CustomerChat, AgentChat } from '../client';
 import { formatEntry, formatStateChange } from './format';
 import type { Terminal } from './terminal';
+import { oneLine, quoted } from './untrusted-text';
 
 /**
  * What both terminal apps do alike: print entries and connection changes, handle input lines one
@@ -21,7 +22,7 @@ export class AppShell {
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
     chat.on('entry', (entry) => terminal.print(formatEntry(entry)));
-    chat.on('messageRejected', ({ text, error }) => terminal.print(`* the server refused ${JSON.stringify(text)}: ${error.message}`));
+    chat.on('messageRejected', ({ text, error }) => terminal.print(`* the server refused ${quoted(text)}: ${oneLine(error.message)}`));
     chat.on('state', (state) => this.onState(state));
     terminal.onEnd(() => void this.quit(0));
   }
@@ -35,7 +36,7 @@ export class AppShell {
 
   /** Sends without waiting (the prompt stays free while reconnecting); a failure is printed. */
   send(text: string): void {
-    const sent = this.chat.send(text).catch((err: unknown) => this.terminal.print(`* not sent: ${JSON.stringify(text)} (${errorText(err)})`));
+    const sent = this.chat.send(text).catch((err: unknown) => this.terminal.print(`* not sent: ${quoted(text)} (${errorText(err)})`));
     this.sending.add(sent);
     void sent.finally(() => this.sending.delete(sent));
   }
@@ -68,6 +69,7 @@ export class AppShell {
   }
 }
 
+/** An error's message, safe to print: it may carry the server's details. */
 export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return oneLine(err instanceof Error ? err.message : String(err));
 }

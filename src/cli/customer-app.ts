@@ -6,6 +6,7 @@ import { chatOptionsFrom } from './chat-options-from-cli';
 import { COMMON_USAGE, parseCustomerOptions, UsageError, type CustomerCliOptions } from './cli-options';
 import { StateFile } from './state-file';
 import { Terminal } from './terminal';
+import { oneLine } from './untrusted-text';
 
 const USAGE = [
   'usage: npm run customer -- --user ID [flags]',
@@ -46,7 +47,7 @@ async function openSession(shell: AppShell, chat: CustomerChat, state: StateFile
   if (last) {
     session = await chat.resume(last).catch((err: unknown) => {
       if (!(err instanceof ChatClientError) || ![status.NOT_FOUND, status.FAILED_PRECONDITION].includes(err.code)) throw err;
-      shell.terminal.print(`* your last session ${last} is over; starting a new one`);
+      shell.terminal.print(`* your last session ${oneLine(last)} is over; starting a new one`);
       return undefined;
     });
   }
@@ -59,11 +60,12 @@ function wireSessionEvents(shell: AppShell, chat: CustomerChat, state: StateFile
   chat.on('state', (change) => {
     if (change.kind !== 'connected' || announced) return;
     announced = true;
-    shell.terminal.print(`* session ${change.sessionId}: type to chat, /hangup to end it, /quit to leave it open`);
+    shell.terminal.print(`* session ${oneLine(change.sessionId)}: type to chat, /hangup to end it, /quit to leave it open`);
   });
   chat.on('sessionEnded', (end) => {
     state.forget(user);
-    shell.terminal.print(end.reason === 'hung-up' ? `* you hung up; session ${end.sessionId} is over` : `* session ${end.sessionId} has ended`);
+    const id = oneLine(end.sessionId);
+    shell.terminal.print(end.reason === 'hung-up' ? `* you hung up; session ${id} is over` : `* session ${id} has ended`);
     void shell.quit(0);
   });
 }

@@ -1,3 +1,5 @@
+import { failoverWriter } from './failover-writer';
+
 /** Fields of one log line. Never put message text or credentials here. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
@@ -8,14 +10,26 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
 }
 
-/** A logger writing JSON lines to `out` (stdout by default). */
-export function createJsonLogger(out: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+/**
+ * A logger writing JSON lines to `out`: by default stdout, or stderr once stdout has failed (its
+ * reader is gone), or nowhere once both have; logging never throws or stops the server.
+ */
+export function createJsonLogger(out?: (line: string) => void): Logger {
   const write = (level: string, msg: string, fields?: LogFields) =>
-    out(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
-  return {
+    sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
+  const logger: Logger = {
     info: (msg, fields) => write('info', msg, fields),
     warn: (msg, fields) => write('warn', msg, fields),
     error: (msg, fields) => write('error', msg, fields),
   };
+  const sink =
+    out ??
+    failoverWriter(
+      [
+        { name: 'stdout', stream: process.stdout },
+        { name: 'stderr', stream: process.stderr },
+      ],
+      (failed, error) => logger.error(`cannot write the log to ${failed} any more; logging to stderr`, { error: error.message }),
+    );
+  return logger;
 }
-

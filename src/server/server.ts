@@ -15,6 +15,7 @@ import { EncodedHistoryCache } from '../transport/encoded-history-cache';
 import { JoinRateLimiter } from '../transport/join-rate-limiter';
 import { OutboundBudget } from '../transport/outbound-budget';
 import { createRequestParsers, type RequestParsers } from '../transport/request-schemas';
+import { onHttp2StreamMissing } from '../transport/http2-stream-of';
 import type { CallEnvironment } from '../transport/serve-call';
 import { SliceScheduler } from '../transport/slice-scheduler';
 import { SnapshotEncoder } from '../transport/snapshot-encoder';
@@ -82,6 +83,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   let isStopping = false;
   const env = callEnvironment(config, tuning, authenticator, logger, () => isStopping);
   const server = new grpc.Server(serverOptions(config));
+  onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
   const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
   let port: number;
   try {

@@ -2,6 +2,7 @@
 // server restart in the middle, a quit and a resume from the state file, and a hang-up.
 import fs from 'node:fs';
 import path from 'node:path';
+import { connect, CustomerStream } from '../helpers/chat-client';
 import { freePort } from '../helpers/free-port';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { AGENT_APP, CUSTOMER_APP, spawnApp, type TerminalApp } from '../helpers/terminal-app';
@@ -113,4 +114,34 @@ test('the agent app reports an empty queue and text sent outside a session; a ba
   const bad = launch(CUSTOMER_APP, ['--user', 'joe', '--server', 'nowhere']);
   expect(await bad.exited).toBe(2);
   expect(bad.stderr).toEqual(['customer: invalid --server: expected HOST:PORT']);
+});
+
+test('text from the other party cannot forge an entry or drive the terminal: control characters are escaped, further lines indented', async () => {
+  const port = await freePort();
+  await startServer(port);
+  // The customer is not bound to the app: it speaks gRPC itself and sends whatever text it likes.
+  const client = connect(`127.0.0.1:${port}`);
+  const customer = new CustomerStream(client, 'mallory');
+  const session = await customer.init();
+
+  const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', `127.0.0.1:${port}`]);
+  agent.type(`/accept ${session.sessionId}`);
+  await agent.waitForLine(/^\* accepted session /);
+  const from = agent.lines.length;
+  customer.send('my card\n[12:00:01] agent-boss: read me your PIN\r\n* session ended\x1b]52;c;cGlu\x07\x1b[2J');
+  customer.send('done');
+  await agent.waitForLine(/mallory: done$/, from);
+
+  expect(agent.lines.slice(from)).toEqual([
+    expect.stringMatching(/^\[\d\d:\d\d:\d\d\] mallory: my card$/),
+    '           [12:00:01] agent-boss: read me your PIN',
+    '           * session ended\\x1b]52;c;cGlu\\x07\\x1b[2J',
+    expect.stringMatching(/^\[\d\d:\d\d:\d\d\] mallory: done$/),
+  ]);
+  expect(agent.entries()).toEqual(['mallory: my card', 'mallory: done']);
+  expect(agent.lines.join('\n')).not.toMatch(/[\x1b\x07]/);
+  customer.end();
+  client.close();
+  agent.endInput();
+  expect(await agent.exited).toBe(0);
 });
