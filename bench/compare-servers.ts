@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { LoadMode } from './load-generator';
-import { measureServer, realServerArgs, type Measurement } from './measure-server';
+import { measureServer, REAL_SERVER_ENV, realServerArgs, type Measurement } from './measure-server';
 import { hasTaskset, RELAY_SERVER } from './server-child';
 
 const args = process.argv.slice(2);
@@ -26,7 +26,7 @@ const mode = modes[option('--mode', 'pipelined')];
 
 function measure(server: string): Promise<Measurement> {
   const load = { sessions, mode: mode!, warmupMs: 1000, durationMs: 4000 };
-  return server === 'relay' ? measureServer(RELAY_SERVER, () => ['0'], load) : measureServer(path.resolve(server), (dir) => realServerArgs(path.join(dir, 'support.db')), load);
+  return server === 'relay' ? measureServer(RELAY_SERVER, () => ['0'], load) : measureServer(path.resolve(server), (dir) => realServerArgs(path.join(dir, 'support.db')), load, REAL_SERVER_ENV);
 }
 
 function median(values: number[]): number {

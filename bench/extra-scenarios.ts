@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { SupportClient, type ChatCustomerResponse } from '../gen/support';
 import { openDatabase } from '../src/storage/open-database';
+import { joinStorm, type JoinStormResult } from './join-storm';
 import type { ThroughputRow } from './run-bench';
 import { REAL_SERVER, startServerChild } from './server-child';
 
@@ -32,8 +33,30 @@ export async function extraScenarios(measure: Measure): Promise<ExtraResult[]> {
   fs.rmSync(bigDb, { force: true });
   results.push(await resumeLatency());
   results.push(await idleCapacity(10_000));
+  results.push(...(await joinStormResults()));
   for (const r of results) console.log(`${r.scenario}: ${r.value}`);
   return results;
+}
+
+/**
+ * The join storm over 30 s (the joiners' first minute allows a burst of 120 joins each, spent in
+ * about 20 s; then 2 a second each), and the same load without it over 10 s.
+ */
+async function joinStormResults(): Promise<ExtraResult[]> {
+  const describe = (storm: JoinStormResult) => {
+    const { latencyMs, lost, duplicated, reordered, delivered, seconds } = storm.normal;
+    return (
+      `normal sessions ${Math.round(delivered / seconds)} msg/s, p50 ${latencyMs.p50.toFixed(1)} ms, p99 ${latencyMs.p99.toFixed(1)} ms, max ${latencyMs.max.toFixed(1)} ms, ` +
+      `lost/dup/reord ${lost}/${duplicated}/${reordered}; ${storm.joinsServed} joins served (${(storm.bytesServed / 2 ** 20).toFixed(0)} MiB), ${storm.joinsRefused} refused; ` +
+      `server CPU ${storm.serverCpuPercent.toFixed(0)}%, peak RSS ${storm.peakRssMiB.toFixed(0)} MiB`
+    );
+  };
+  const calm = await joinStorm(10_000, false);
+  const storm = await joinStorm(30_000);
+  return [
+    { scenario: 'join storm baseline: 100 sessions at 10 msg/s each way, nobody joining', value: describe(calm), detail: calm },
+    { scenario: 'join storm: the same, while 20 agents join a full session (2 MiB, 10,000 entries) as fast as allowed', value: describe(storm), detail: storm },
+  ];
 }
 
 function copyOfGrowthDb(): string {

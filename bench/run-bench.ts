@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadMode, LoadResult } from './load-generator';
-import { measureServer, realServerArgs } from './measure-server';
+import { measureServer, REAL_SERVER_ENV, realServerArgs } from './measure-server';
 import { hasTaskset, RELAY_SERVER, REAL_SERVER } from './server-child';
 import { extraScenarios, type ExtraResult } from './extra-scenarios';
 
@@ -47,7 +47,7 @@ async function measure(scenario: Scenario, server: 'real' | 'relay', extraArgs: 
   const measured =
     server === 'relay'
       ? await measureServer(RELAY_SERVER, () => ['0'], load)
-      : await measureServer(REAL_SERVER, (dir) => [...realServerArgs(dbFile ?? path.join(dir, 'support.db')), ...(scenario.realArgs ?? []), ...extraArgs], load);
+      : await measureServer(REAL_SERVER, (dir) => [...realServerArgs(dbFile ?? path.join(dir, 'support.db')), ...(scenario.realArgs ?? []), ...extraArgs], load, REAL_SERVER_ENV);
   return { scenario: scenario.name, server, ...measured };
 }
 

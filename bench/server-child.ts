@@ -29,14 +29,14 @@ export const hasTaskset = (() => {
   }
 })();
 
-/** Starts `node <entry> ...args`, on core 0 when possible, and waits for it to listen. */
-export async function startServerChild(entry: string, args: string[]): Promise<ServerChild> {
+/** Starts `node <entry> ...args` (with `env` added to this process's), on core 0 when possible, and waits for it to listen. */
+export async function startServerChild(entry: string, args: string[], env: Readonly<Record<string, string>> = {}): Promise<ServerChild> {
   // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the servers under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const command = hasTaskset ? 'taskset' : process.execPath;
   const argv = hasTaskset ? ['-c', '0', process.execPath, ...nodeArgs, entry, ...args] : [...nodeArgs, entry, ...args];
   const started = performance.now();
-  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
     const onData = (chunk: Buffer) => {
