@@ -2,7 +2,8 @@ import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { LogFields, Logger } from '../log/logger';
 import { CallStream, type OutboundLimits } from './call-stream';
 import { statusName, toCallStatus } from './grpc-status';
-import { AuthenticationError, requireRole, type Authenticator, type Identity } from '../auth/identity';
+import { AuthenticationError, credentialExpired, requireRole, type Authenticator, type Identity } from '../auth/identity';
+import { atMoment } from './at-moment';
 import type { RequestRate } from './request-throttle';
 
 /** What every chat call shares: authentication, the logger, the stream limits, and what shutdown needs. */
@@ -49,6 +50,7 @@ export async function serveCall<Req, Res>(
     if (stream.signal.aborted) return; // the client went away while its token was being verified
     fields.user = identity.userId;
     env.logger.info('stream started', fields);
+    if (identity.expiresAt !== undefined) endAtExpiry(stream, identity.expiresAt, fields);
     await body(stream, identity, (report) => (sessionOf = report));
     stream.end({ code: Status.OK, details: 'OK' });
   } catch (err) {
@@ -61,4 +63,17 @@ export async function serveCall<Req, Res>(
     }
     stream.end(status);
   }
+}
+
+/**
+ * Ends the call with UNAUTHENTICATED once its credential expires: a token that can no longer open a
+ * stream must not keep one open (a revoked agent would go on reading every entry). The end line
+ * says why; the timer goes with the call, however it ends.
+ */
+function endAtExpiry(stream: CallStream<unknown>, expiresAt: number, fields: LogFields): void {
+  atMoment(expiresAt, stream.signal, () => {
+    const expired = credentialExpired();
+    fields.auth_failure = expired.reason;
+    stream.end(toCallStatus(expired));
+  });
 }
