@@ -19,7 +19,7 @@ const CLIENT_MESSAGE = "expected exactly one metadata value 'authorization: Bear
 /**
  * Production auth: `authorization: Bearer <JWT>`, verified with jose against the configured key.
  * The user id is `sub`; the role is a claim. Tokens must carry `exp`: one that never expires
- * cannot be taken back.
+ * cannot be taken back, and a stream opened with one ends when it expires (`expiresAt`).
  */
 export class JwtAuthenticator implements Authenticator {
   readonly roleHint: string;
