@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import type { SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream } from './helpers/chat-client';
+import { AgentStream, connect, CustomerStream, describeCustomerResponse, nextDescribed } from './helpers/chat-client';
 import { callWithAuthorization } from './helpers/raw-client';
 import { waitFor } from './helpers/wait';
 import { makeTempDir, removeTempDir, startTestServer, type TestServer } from './helpers/test-server';
@@ -144,6 +145,16 @@ describe('--auth jwt with an RS256 public key, issuer and audience', () => {
     expect(JSON.stringify(server.logs)).not.toContain(expired.split('.')[2]);
   });
 
+  test("another service's token (same issuer and key, another 'aud') with role: agent is not an agent here: UNAUTHENTICATED", async () => {
+    const agent = new AgentStream(client, 'mallory', bearer(await tokenOf(rsa, 'mallory', 'agent', { aud: 'billing' })));
+    agent.sendAccept();
+    const status = await agent.ended();
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(agent.responses).toEqual([]);
+    const endLine = () => server.logs.find((line) => line.user === undefined && line.method === '/Support/ChatAgent' && line.auth_failure === 'ERR_JWT_CLAIM_VALIDATION_FAILED');
+    await waitFor(() => endLine() !== undefined, 5000, 'the end line');
+  });
+
   test('a customer token on ChatAgent and an agent token on ChatCustomer → PERMISSION_DENIED', async () => {
     const customerOnAgent = new AgentStream(client, 'joe', bearer(await tokenOf(rsa, 'joe', 'customer')));
     expect(await customerOnAgent.endCode()).toBe(grpc.status.PERMISSION_DENIED);
@@ -189,7 +200,8 @@ describe('--auth jwt with an RS256 public key, issuer and audience', () => {
 describe('--auth jwt with each kind of key', () => {
   /** Starts a server with `flags`, and returns the status of a customer's init with `token`. */
   async function initWith(flags: string[], token: string): Promise<{ code: grpc.status; session?: string }> {
-    const server = await startTestServer(['--auth', 'jwt', ...flags]);
+    const audience = flags.includes('--jwt-allow-any-audience') ? [] : ['--jwt-audience', AUDIENCE];
+    const server = await startTestServer(['--auth', 'jwt', ...audience, ...flags]);
     const client = connect(server.address);
     try {
       const customer = new CustomerStream(client, 'joe', bearer(token));
@@ -232,10 +244,16 @@ describe('--auth jwt with each kind of key', () => {
     const file = path.join(dir, 'jwks.json');
     fs.writeFileSync(file, JSON.stringify(jwks));
     const signWithKid = (signer: SigningKey, kid: string) =>
-      new SignJWT({ sub: 'joe', role: 'customer', exp: now() + 600 }).setProtectedHeader({ alg: signer.alg, kid }).sign(signer.key);
+      new SignJWT({ sub: 'joe', role: 'customer', aud: AUDIENCE, exp: now() + 600 }).setProtectedHeader({ alg: signer.alg, kid }).sign(signer.key);
     expect((await initWith(['--jwt-jwks-file', file], await signWithKid(rsa, 'rsa-1'))).code).toBe(grpc.status.OK);
     expect((await initWith(['--jwt-jwks-file', file], await signWithKid({ alg: 'ES256', key: ec.privateKey }, 'ec-1'))).code).toBe(grpc.status.OK);
     expect((await initWith(['--jwt-jwks-file', file], await signWithKid(otherRsa, 'rsa-1'))).code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  test("--jwt-allow-any-audience takes a token whatever its 'aud', or without one", async () => {
+    const flags = ['--jwt-public-key-file', files['rsa.pem']!, '--jwt-allow-any-audience'];
+    expect((await initWith(flags, await tokenOf(rsa, 'joe', 'customer', { aud: 'billing' }))).code).toBe(grpc.status.OK);
+    expect((await initWith(flags, await tokenOf(rsa, 'joe', 'customer', { aud: undefined }))).code).toBe(grpc.status.OK);
   });
 
   test('--jwt-role-claim names the claim that holds the role', async () => {
@@ -243,6 +261,79 @@ describe('--auth jwt with each kind of key', () => {
     const token = await tokenOf(rsa, 'joe', undefined, { [claim]: 'customer' });
     expect((await initWith(['--jwt-public-key-file', files['rsa.pem']!, '--jwt-role-claim', claim], token)).code).toBe(grpc.status.OK);
     expect((await initWith(['--jwt-public-key-file', files['rsa.pem']!], token)).code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+});
+
+describe('a stream opened with a JWT ends when the token expires', () => {
+  let server: TestServer;
+  let client: SupportClient;
+
+  beforeEach(async () => {
+    server = await startTestServer(['--auth', 'jwt', '--jwt-public-key-file', files['rsa.pem']!, '--jwt-issuer', ISSUER, '--jwt-audience', AUDIENCE]);
+    client = connect(server.address);
+  });
+  afterEach(async () => {
+    client.close();
+    await server.stop();
+  });
+
+  /** When each stream's status arrived at the client (ms since the epoch). */
+  function endTimes(...streams: { call: EventEmitter }[]): Map<unknown, number> {
+    const times = new Map<unknown, number>();
+    for (const stream of streams) stream.call.on('status', () => times.set(stream, Date.now()));
+    return times;
+  }
+
+  test("customer and agent streams end with UNAUTHENTICATED at expiry, not before a fresh stream would be refused; the agent's session rejoins the queue; the end lines say why", async () => {
+    // Verification tolerates 30 s of clock skew: these tokens are taken until (exp + 30) s, 3 to 4 s from now.
+    const exp = now() - 26;
+    const refusedFrom = (exp + 30) * 1000;
+    const token = { joe: await tokenOf(rsa, 'joe', 'customer', { exp }), smith: await tokenOf(rsa, 'smith', 'agent', { exp }) };
+    const customer = new CustomerStream(client, 'joe', bearer(token.joe));
+    const agent = new AgentStream(client, 'smith', bearer(token.smith));
+    const ended = endTimes(customer, agent);
+    const { sessionId } = await customer.init();
+    await agent.accept(sessionId);
+    customer.send('before the expiry');
+    expect(await nextDescribed(agent)).toBe('customer: before the expiry');
+
+    for (const stream of [customer, agent]) {
+      expect(await stream.ended(15_000)).toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: 'the token expired; reconnect with a fresh one' });
+      expect(ended.get(stream)).toBeGreaterThanOrEqual(refusedFrom);
+    }
+    // From then on the same token opens no stream: the end matched what verification accepts.
+    const again = new CustomerStream(client, 'joe', bearer(token.joe));
+    again.sendInit(sessionId);
+    expect(await again.endCode()).toBe(grpc.status.UNAUTHENTICATED);
+
+    // The agent was detached as by leave_session: with no agent left, the session awaits one again.
+    const next = new AgentStream(client, 'jones', bearer(await tokenOf(rsa, 'jones', 'agent')));
+    expect((await next.accept()).sessionId).toBe(sessionId);
+    next.end();
+    expect(await next.endCode()).toBe(grpc.status.OK);
+
+    const endLine = (user: string) => server.logs.find((line) => line.msg === 'stream ended' && line.user === user);
+    await waitFor(() => endLine('joe') !== undefined && endLine('smith') !== undefined, 5000, 'the end lines');
+    const why = { code: 'UNAUTHENTICATED', auth_failure: 'ERR_JWT_EXPIRED', session: sessionId };
+    expect(endLine('joe')).toMatchObject({ method: '/Support/ChatCustomer', ...why });
+    expect(endLine('smith')).toMatchObject({ method: '/Support/ChatAgent', ...why });
+    expect(server.liveState()).toMatchObject({ calls: 0 });
+  });
+
+  test('a token valid for ten years (past the longest timer) keeps its stream open', async () => {
+    const customer = new CustomerStream(client, 'joe', bearer(await tokenOf(rsa, 'joe', 'customer', { exp: now() + 10 * 365 * 86400 })));
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(client, 'smith', bearer(await tokenOf(rsa, 'smith', 'agent', { exp: now() + 10 * 365 * 86400 })));
+    await agent.accept(sessionId);
+    // A timer past 2^31-1 ms would fire after 1 ms: by these round trips the streams would have ended.
+    customer.send('still here');
+    expect(await nextDescribed(agent)).toBe('customer: still here');
+    agent.send('so am I');
+    expect(describeCustomerResponse(await customer.next())).toBe('smith: so am I');
+    customer.end();
+    agent.end();
+    expect(await customer.endCode()).toBe(grpc.status.OK);
+    expect(await agent.endCode()).toBe(grpc.status.OK);
   });
 });
 

@@ -18,6 +18,9 @@ const files: Record<string, string> = {};
 
 type Refusal = { args: string[]; names: string[] };
 
+/** jwt mode with its required audience: the cases below are about the key files. */
+const JWT = ['--auth', 'jwt', '--jwt-audience', 'support-chat'];
+
 /**
  * Each case: its flags (file names resolved in beforeAll) and what its one stderr line must name.
  * The flag that is wrong comes first in `names`.
@@ -46,13 +49,18 @@ const refusals: Record<string, (f: Record<string, string>) => Refusal> = {
   }),
   '--auth jwt without a key file': () => ({ args: ['--auth', 'jwt'], names: ['--auth jwt', '--jwt-secret-file', '--jwt-public-key-file', '--jwt-jwks-file'] }),
   // 31 bytes and the newline an editor adds: the newline is not part of the secret.
-  '--auth jwt with a secret shorter than 32 bytes': (f) => ({ args: ['--auth', 'jwt', '--jwt-secret-file', f.shortSecret!], names: ['--jwt-secret-file', '32'] }),
-  '--auth jwt with a missing secret file': (f) => ({ args: ['--auth', 'jwt', '--jwt-secret-file', f.missing!], names: ['--jwt-secret-file', f.missing!] }),
+  '--auth jwt with a secret shorter than 32 bytes': (f) => ({ args: [...JWT, '--jwt-secret-file', f.shortSecret!], names: ['--jwt-secret-file', '32'] }),
+  '--auth jwt with a missing secret file': (f) => ({ args: [...JWT, '--jwt-secret-file', f.missing!], names: ['--jwt-secret-file', f.missing!] }),
   '--jwt-public-key-file pointing at a private key': (f) => ({
-    args: ['--auth', 'jwt', '--jwt-public-key-file', f.serverKey!],
+    args: [...JWT, '--jwt-public-key-file', f.serverKey!],
     names: ['--jwt-public-key-file', f.serverKey!],
   }),
-  'a --jwt-jwks-file that is not JSON': (f) => ({ args: ['--auth', 'jwt', '--jwt-jwks-file', f.notJson!], names: ['--jwt-jwks-file', f.notJson!] }),
+  'a --jwt-jwks-file that is not JSON': (f) => ({ args: [...JWT, '--jwt-jwks-file', f.notJson!], names: ['--jwt-jwks-file', f.notJson!] }),
+  // With an identity provider shared by several services, another service's token would be taken.
+  '--auth jwt without --jwt-audience': (f) => ({
+    args: ['--auth', 'jwt', '--jwt-secret-file', f.goodSecret!],
+    names: ['--jwt-audience', '--jwt-allow-any-audience'],
+  }),
   '--jwt-secret-file with demo auth': (f) => ({ args: ['--jwt-secret-file', f.goodSecret!], names: ['--jwt-secret-file', '--auth jwt'] }),
 };
 
@@ -169,9 +177,18 @@ describe('starts, and says how it is secured', () => {
   });
 
   test('--auth jwt on --host 0.0.0.0 needs no --insecure-demo-auth; it warns about plaintext only', async () => {
-    const { records } = await start(['--host', '0.0.0.0', '--auth', 'jwt', '--jwt-secret-file', files.goodSecret!]);
+    const { records } = await start(['--host', '0.0.0.0', ...JWT, '--jwt-secret-file', files.goodSecret!]);
     expect(records[listening(records)]).toMatchObject({ auth: 'jwt', transport: 'plaintext' });
     expect(warnings(records)).toEqual([expect.stringMatching(/without TLS|plaintext|clear text/)]);
+  });
+
+  test('--auth jwt with --jwt-allow-any-audience instead of --jwt-audience starts, warning (before listening) that any audience is taken', async () => {
+    const { records } = await start(['--auth', 'jwt', '--jwt-secret-file', files.goodSecret!, '--jwt-allow-any-audience']);
+    expect(records[listening(records)]).toMatchObject({ auth: 'jwt', transport: 'plaintext' });
+    const warned = warnings(records);
+    expect(warned).toEqual([expect.stringContaining("whatever their 'aud'")]);
+    expect(warned[0]).toContain('--jwt-allow-any-audience');
+    expect(records.map((r) => r.level).lastIndexOf('warn')).toBeLessThan(listening(records));
   });
 
   test.each([

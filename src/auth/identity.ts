@@ -3,8 +3,12 @@ import { ChatError } from '../domain/chat-error';
 
 export type Role = 'customer' | 'agent';
 
-/** Who is calling: the user id (a session's `customer_name`, an entry's `agent_name`) and the role. */
-export type Identity = Readonly<{ userId: string; role: Role }>;
+/**
+ * Who is calling: the user id (a session's `customer_name`, an entry's `agent_name`) and the role.
+ * `expiresAt` (ms since the epoch) is when the credential that proved it stops being accepted: a
+ * stream must not outlive it. Demo identities have none.
+ */
+export type Identity = Readonly<{ userId: string; role: Role; expiresAt?: number }>;
 
 /** Turns a call's metadata into an identity; one implementation per `--auth` mode. */
 export interface Authenticator {
@@ -25,6 +29,14 @@ export class AuthenticationError extends ChatError {
   ) {
     super('unauthenticated', message);
   }
+}
+
+/**
+ * A stream outlived its credential. The reason is jose's code for a token refused as expired, so
+ * that one search of the log finds both (only signed tokens expire).
+ */
+export function credentialExpired(): AuthenticationError {
+  return new AuthenticationError('the token expired; reconnect with a fresh one', 'ERR_JWT_EXPIRED');
 }
 
 /** A user id, in either mode: 1 to 128 printable characters without white space (SPEC §1). */

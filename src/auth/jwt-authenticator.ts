@@ -19,7 +19,7 @@ const CLIENT_MESSAGE = "expected exactly one metadata value 'authorization: Bear
 /**
  * Production auth: `authorization: Bearer <JWT>`, verified with jose against the configured key.
  * The user id is `sub`; the role is a claim. Tokens must carry `exp`: one that never expires
- * cannot be taken back.
+ * cannot be taken back, and a stream opened with one ends when it expires (`expiresAt`).
  */
 export class JwtAuthenticator implements Authenticator {
   readonly roleHint: string;
@@ -36,7 +36,7 @@ export class JwtAuthenticator implements Authenticator {
     if (userId === undefined || !USER_ID_PATTERN.test(userId)) {
       throw new AuthenticationError(CLIENT_MESSAGE, "'sub' is missing or not a valid user id");
     }
-    return { userId, role: this.roleOf(payload) };
+    return { userId, role: this.roleOf(payload), expiresAt: acceptedUntil(payload.exp!) };
   }
 
   private async verify(token: string): Promise<JWTPayload> {
@@ -58,4 +58,12 @@ export class JwtAuthenticator implements Authenticator {
     if (role === 'customer' || role === 'agent') return role;
     throw new AuthenticationError(CLIENT_MESSAGE, `claim '${this.rules.roleClaim}' is not "customer" or "agent"`);
   }
+}
+
+/**
+ * The moment (ms) from which a token with this `exp` is refused: verification takes it while
+ * `exp > now - tolerance` with `now` in whole seconds, so up to the second `exp + tolerance`, rounded up.
+ */
+function acceptedUntil(exp: number): number {
+  return Math.ceil(exp + CLOCK_TOLERANCE_SECONDS) * 1000;
 }

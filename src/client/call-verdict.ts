@@ -30,6 +30,8 @@ export type CallFacts = Readonly<{
   leaveNeedsServer: boolean;
   /** Messages written on this call and not yet known to be in the history. */
   writtenMessages: number;
+  /** The credentials give a fresh token for each call (a token function), not always the same one. */
+  renewableToken: boolean;
 }>;
 
 const FATAL: ReadonlySet<Status> = new Set([Status.UNAUTHENTICATED, Status.PERMISSION_DENIED, Status.UNIMPLEMENTED]);
@@ -52,6 +54,9 @@ export function verdictOf(facts: CallFacts): CallVerdict {
   if (facts.sessionEnded) return { kind: 'done' };
   if (facts.leaving && (!facts.leaveNeedsServer || (facts.halfClosed && facts.code === Status.OK))) return { kind: 'done' };
   if (facts.code === Status.ABORTED) return { kind: 'fatal', reason: 'taken-over' };
+  // The server ends a joined stream when its token expires: the next call asks for a fresh one.
+  // UNAUTHENTICATED before a join (that fresh token refused too) stays final.
+  if (facts.code === Status.UNAUTHENTICATED && facts.joined && facts.renewableToken) return { kind: 'retry', rejectHead: false };
   if (FATAL.has(facts.code)) return { kind: 'fatal', reason: 'refused' };
   if (facts.timedOut) return { kind: 'retry', rejectHead: false };
   if (!facts.joined) return joinVerdict(facts);

@@ -8,7 +8,10 @@ export type CloseReasonKind =
   | 'gave-up'
   /** Another stream of the same user took the session over (`ABORTED`); this one must not fight back. */
   | 'taken-over'
-  /** The server refused this client for good (`UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNIMPLEMENTED`, ...). */
+  /**
+   * The server refused this client for good (`UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNIMPLEMENTED`, ...);
+   * after a token expired, the token function's fresh token was refused too.
+   */
   | 'refused';
 
 export type CloseReason = Readonly<{

@@ -4,8 +4,10 @@ import { ChatClientError } from './chat-client-error';
 
 /**
  * Who the client is: the demo token (`authorization: token <id>`), or a signed JWT (`authorization:
- * Bearer <jwt>`). A JWT expires, and the chat may reconnect hours later: give a function instead,
- * called before each connection attempt for a current token, with the user id (the tokens' `sub`).
+ * Bearer <jwt>`). A JWT expires, the server ends a stream when its token does, and the chat may
+ * reconnect hours later: give a function instead, called before each connection attempt for a
+ * current token, with the user id (the tokens' `sub`). With a function, a stream ended at its
+ * token's expiry is resumed with a fresh token; with a fixed token, that end is final.
  */
 export type ChatCredentials =
   | Readonly<{ token: string }>
@@ -28,6 +30,8 @@ export type CallIdentity = Readonly<{
   metadata: () => Promise<Metadata>;
   /** This user's id as the server records it in entries. */
   userId: string;
+  /** `metadata` asks a token function each time: a call refused for an expired token may be retried. */
+  renewable: boolean;
 }>;
 
 /**
@@ -45,6 +49,7 @@ export function callIdentity(credentials: ChatCredentials, tls: TlsOptions | und
       return metadata;
     },
     userId: userIdOf(credentials),
+    renewable: 'bearer' in credentials && typeof credentials.bearer === 'function',
   };
 }
 

@@ -185,6 +185,7 @@ export class ResilientChat<Req, Res> extends EventEmitter<ChatEvents> {
         halfClosed: call.halfClosed,
         leaveNeedsServer: this.protocol.leaveNeedsServer,
         writtenMessages: this.outbox.writtenMessageCount(),
+        renewableToken: this.identity.renewable,
       });
       if (verdict.kind !== 'retry') return this.settle(verdict, call, status);
       cause = call.timedOut ? new ChatClientError(Status.DEADLINE_EXCEEDED, 'the server did not answer in time') : ChatClientError.from(status);

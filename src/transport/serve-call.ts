@@ -3,7 +3,8 @@ import type { LogFields, Logger } from '../log/logger';
 import { ChatError } from '../domain/chat-error';
 import { CallStream, type Outbound } from './call-stream';
 import { statusName, toCallStatus } from './grpc-status';
-import { AuthenticationError, requireRole, type Authenticator, type Identity } from '../auth/identity';
+import { AuthenticationError, credentialExpired, requireRole, type Authenticator, type Identity } from '../auth/identity';
+import { atMoment } from './at-moment';
 import type { JoinRateLimiter } from './join-rate-limiter';
 import type { RequestRate } from './request-throttle';
 import type { SnapshotEncoder } from './snapshot-encoder';
@@ -62,6 +63,7 @@ export async function serveCall<Req, Res>(
       throw new ChatError('resource-exhausted', 'this user has too many streams open; close one first');
     }
     countedUser = identity.userId;
+    if (identity.expiresAt !== undefined) endAtExpiry(stream, identity.expiresAt, fields);
     await body(stream, identity, (report) => (sessionOf = report));
     stream.end({ code: Status.OK, details: 'OK' });
   } catch (err) {
@@ -74,4 +76,17 @@ export async function serveCall<Req, Res>(
     }
     stream.end(status);
   }
+}
+
+/**
+ * Ends the call with UNAUTHENTICATED once its credential expires: a token that can no longer open a
+ * stream must not keep one open (a revoked agent would go on reading every entry). The end line
+ * says why; the timer goes with the call, however it ends.
+ */
+function endAtExpiry(stream: CallStream<unknown>, expiresAt: number, fields: LogFields): void {
+  atMoment(expiresAt, stream.signal, () => {
+    const expired = credentialExpired();
+    fields.auth_failure = expired.reason;
+    stream.end(toCallStatus(expired));
+  });
 }

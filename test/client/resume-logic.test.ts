@@ -1,7 +1,9 @@
-// The pure parts of automatic resume: joining a resumed history to what the app has seen, and the
-// backoff between attempts.
+// The pure parts of automatic resume: joining a resumed history to what the app has seen, the
+// backoff between attempts, and which ends of a call are retried.
+import { status } from '@grpc/grpc-js';
 import type { ChatEntry as ProtoEntry } from '../../gen/support';
 import { Backoff } from '../../src/client/backoff';
+import { verdictOf, type CallFacts } from '../../src/client/call-verdict';
 import { reconcile, type HistoryCursor } from '../../src/client/history-sync';
 
 const customer = (text: string): ProtoEntry => ({ date: new Date(0), entry: { $case: 'customerMsg', value: text } });
@@ -58,4 +60,30 @@ test('backoff gives up when the next attempt would start after maxElapsedMs', ()
   expect(backoff.next()).toBe(400);
   const expired = new Backoff({ initialMs: 400, jitter: 0 }, { maxElapsedMs: 300 });
   expect(expired.next()).toBeUndefined();
+});
+
+describe('UNAUTHENTICATED (the server ends a stream when its token expires)', () => {
+  const facts = (changes: Partial<CallFacts>): CallFacts => ({
+    code: status.UNAUTHENTICATED,
+    joined: true,
+    firstJoin: false,
+    timedOut: false,
+    sessionEnded: false,
+    leaving: false,
+    halfClosed: false,
+    leaveNeedsServer: true,
+    writtenMessages: 2,
+    renewableToken: true,
+    ...changes,
+  });
+
+  test('on a joined call, with a token function: reconnect with a fresh token and resume', () => {
+    expect(verdictOf(facts({}))).toEqual({ kind: 'retry', rejectHead: false });
+  });
+
+  test('before the call joined (the fresh token refused), or with a token that cannot be renewed: final', () => {
+    expect(verdictOf(facts({ joined: false }))).toEqual({ kind: 'fatal', reason: 'refused' });
+    expect(verdictOf(facts({ joined: false, firstJoin: true }))).toEqual({ kind: 'fatal', reason: 'refused' });
+    expect(verdictOf(facts({ renewableToken: false }))).toEqual({ kind: 'fatal', reason: 'refused' });
+  });
 });

@@ -2,11 +2,13 @@
 // server restart in the middle, a quit and a resume from the state file, and a hang-up.
 import fs from 'node:fs';
 import path from 'node:path';
+import { SignJWT } from 'jose';
 import { connect, CustomerStream } from '../helpers/chat-client';
 import { freePort } from '../helpers/free-port';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { AGENT_APP, CUSTOMER_APP, spawnApp, type TerminalApp } from '../helpers/terminal-app';
 import { makeTempDir, removeTempDir } from '../helpers/test-server';
+import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
@@ -28,8 +30,8 @@ afterEach(async () => {
   removeTempDir(dir);
 });
 
-async function startServer(port: number): Promise<void> {
-  server = spawnServer(['--port', String(port), '--db', path.join(dir, 'support.db')]);
+async function startServer(port: number, flags: string[] = []): Promise<void> {
+  server = spawnServer(['--port', String(port), '--db', path.join(dir, 'support.db'), ...flags]);
   await waitForListening(server);
 }
 
@@ -144,4 +146,48 @@ test('text from the other party cannot forge an entry or drive the terminal: con
   client.close();
   agent.endInput();
   expect(await agent.exited).toBe(0);
+});
+
+test('with --jwt-file, an app whose token a login helper renews on disk outlives each token: the server ends its stream at expiry, it reconnects with the file\'s new token', async () => {
+  const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+  fs.writeFileSync(path.join(dir, 'jwt-secret'), secret);
+  const port = await freePort();
+  await startServer(port, ['--auth', 'jwt', '--jwt-secret-file', path.join(dir, 'jwt-secret'), '--jwt-audience', 'support-chat']);
+  /** Writes a token for `sub` that the server takes for 3 to 4 s more (exp 26 s ago, 30 s of tolerance), as a login helper would: whole, by rename. */
+  const writeToken = async (file: string, sub: string, role: string, exp = Math.floor(Date.now() / 1000) - 26) => {
+    const token = await new SignJWT({ sub, role, aud: 'support-chat', exp }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+    fs.writeFileSync(`${file}.new`, token + '\n');
+    fs.renameSync(`${file}.new`, file);
+  };
+  const joeFile = path.join(dir, 'joe.jwt');
+  const smithFile = path.join(dir, 'smith.jwt');
+  await writeToken(joeFile, 'joe', 'customer');
+  await writeToken(smithFile, 'agent-smith', 'agent', Math.floor(Date.now() / 1000) + 600);
+  let renewing = Promise.resolve();
+  const loginHelper = setInterval(() => (renewing = renewing.then(() => writeToken(joeFile, 'joe', 'customer'))), 1000);
+  try {
+    const address = `127.0.0.1:${port}`;
+    const customer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--jwt-file', joeFile, '--state-file', path.join(dir, 'sessions.json')]);
+    const sessionId = (await customer.waitForLine(/^\* session (\S+): type to chat/))[1]!;
+    const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', address, '--jwt-file', smithFile]);
+    agent.type(`/accept ${sessionId}`);
+    await agent.waitForLine(new RegExp(`^\\* accepted session ${sessionId} of customer joe$`));
+
+    const count = (pattern: RegExp) => customer.lines.filter((line) => pattern.test(line)).length;
+    const disconnected = () => customer.lines.filter((line) => line.startsWith('* disconnected'));
+    for (let expiry = 1; expiry <= 2; expiry++) {
+      await waitFor(() => count(/^\* connected again$/) >= expiry || disconnected().length > 0, 20_000, `the customer app back after expiry ${expiry}`);
+      expect(disconnected()).toEqual([]);
+      customer.type(`still here after ${expiry}`);
+      await agent.waitForLine(new RegExp(`joe: still here after ${expiry}$`));
+    }
+    expect(count(/^\* connection lost \(UNAUTHENTICATED: the token expired; reconnect with a fresh one\); reconnecting…$/)).toBeGreaterThanOrEqual(2);
+    agent.type('you are still heard');
+    await customer.waitForLine(/agent-smith: you are still heard$/);
+    expect(agent.entries()).toEqual(['joe: still here after 1', 'joe: still here after 2']);
+    expect(disconnected()).toEqual([]);
+  } finally {
+    clearInterval(loginHelper);
+    await renewing;
+  }
 });

@@ -12,6 +12,7 @@ import { makeTestCertificates, type TestCertificates } from '../helpers/test-cer
 import { makeTempDir, removeTempDir, startTestServer, type TestServer } from '../helpers/test-server';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
+const AUDIENCE = 'support-chat';
 
 let dir: string;
 let certs: TestCertificates;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'jwt-secret'), SECRET);
   server = await startTestServer([
     '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile, '--tls-client-ca', certs.ca.certFile,
-    '--auth', 'jwt', '--jwt-secret-file', path.join(dir, 'jwt-secret'),
+    '--auth', 'jwt', '--jwt-secret-file', path.join(dir, 'jwt-secret'), '--jwt-audience', AUDIENCE,
   ]);
 });
 
@@ -39,6 +40,7 @@ afterEach(() => chats.forEach((chat) => chat.close()));
 function jwtFor(sub: string, role: 'customer' | 'agent'): Promise<string> {
   return new SignJWT({ sub, role })
     .setProtectedHeader({ alg: 'HS256' })
+    .setAudience(AUDIENCE)
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SECRET));
 }
