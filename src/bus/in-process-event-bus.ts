@@ -1,11 +1,13 @@
-import type { EventBus, SessionEvent } from '../domain/event-bus';
+import type { EventBus, SessionEvent, Subscription } from '../domain/event-bus';
+import { SequencedDelivery } from '../domain/sequenced-delivery';
 
 type Listener = (event: SessionEvent) => void;
 
 /**
- * The event bus of a single server process: synchronous fan-out to the subscribers of a session.
- * Each listener is isolated: one that throws is reported to `onListenerError` and the others still
- * get the event, and so does the publisher's caller, whose entry is already committed.
+ * The event bus of a single server process: synchronous fan-out to the subscribers of a session,
+ * in the order of publishing (which is the order of commit). Each listener is isolated: one that
+ * throws is reported to `onListenerError` and the others still get the event, and so does the
+ * publisher's caller, whose entry is already committed.
  */
 export class InProcessEventBus implements EventBus {
   /**
@@ -29,21 +31,29 @@ export class InProcessEventBus implements EventBus {
     }
   }
 
-  subscribe(sessionId: string, listener: Listener): () => void {
-    // Wrap, so that the same function subscribed twice is two subscriptions.
-    const subscription: Listener = (event) => listener(event);
-    this.listeners.set(sessionId, [...(this.listeners.get(sessionId) ?? []), subscription]);
-    return () => {
-      const current = this.listeners.get(sessionId);
-      if (!current?.includes(subscription)) return;
-      const rest = current.filter((l) => l !== subscription);
-      if (rest.length === 0) this.listeners.delete(sessionId);
-      else this.listeners.set(sessionId, rest);
+  async subscribe(sessionId: string, listener: Listener): Promise<Subscription> {
+    const delivery = new SequencedDelivery(listener);
+    const offer: Listener = (event) => delivery.offer(event);
+    this.listeners.set(sessionId, [...(this.listeners.get(sessionId) ?? []), offer]);
+    return {
+      start: (afterSeq) => delivery.start(afterSeq),
+      get endSeen() {
+        return delivery.endSeen;
+      },
+      unsubscribe: () => this.remove(sessionId, offer),
     };
   }
 
   /** Sessions with at least one subscriber (for leak checks in tests). */
   get subscribedSessionCount(): number {
     return this.listeners.size;
+  }
+
+  private remove(sessionId: string, listener: Listener): void {
+    const current = this.listeners.get(sessionId);
+    if (!current?.includes(listener)) return;
+    const rest = current.filter((l) => l !== listener);
+    if (rest.length === 0) this.listeners.delete(sessionId);
+    else this.listeners.set(sessionId, rest);
   }
 }

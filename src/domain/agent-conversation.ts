@@ -73,13 +73,13 @@ export class AgentConversation {
   }
 
   private async connect(sessionId: string): Promise<void> {
-    const takeOver = () => this.port.abort(new ChatError('aborted', 'another stream of this agent took the session over'));
-    // Attach before any await, so that a racing `leave` of the last other agent sees this one and
-    // does not put the session back in the queue.
-    this.ctx.attachments.attachAgent(sessionId, this.agentId, { id: this.port.id, takeOver })?.takeOver();
+    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this agent took the session over'));
     this.connection = { sessionId, unsubscribe: () => {} };
     this.lastSessionId = sessionId;
     try {
+      // Attached before the session is marked attended, so that a racing `leave` of the last other
+      // agent sees this one and does not put the session back in the queue.
+      await this.ctx.attachments.attachAgent(sessionId, this.agentId, { id: this.port.id, displace });
       const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.ctx.store.markAttended(sessionId));
       // The stream ended while the session was taken (possibly before this stream attached, while
       // the queue was read): leave as any ended stream does, so it is not left marked as attended.
@@ -100,7 +100,7 @@ export class AgentConversation {
   private onEvent(event: SessionEvent): void {
     if (event.kind === 'ended') {
       this.port.push({ kind: 'session-ended' });
-      void this.detach(false);
+      this.detach(false).catch(this.ctx.reportError);
     } else if (event.origin !== this.port.id) {
       this.port.push({ kind: 'entry', entry: event.entry });
     }
@@ -112,8 +112,7 @@ export class AgentConversation {
     if (!connection) return;
     this.connection = undefined;
     connection.unsubscribe();
-    const { detached, agentsLeft } = this.ctx.attachments.detachAgent(connection.sessionId, this.agentId, this.port.id);
-    if (requeue && detached && agentsLeft === 0) await this.ctx.store.markAwaiting(connection.sessionId, this.ctx.now());
+    await this.ctx.attachments.detachAgent(connection.sessionId, this.agentId, this.port.id, requeue ? this.ctx.now() : undefined);
   }
 
   private requireConnection(action: string): Connection {

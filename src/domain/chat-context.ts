@@ -16,6 +16,8 @@ export type ChatContext = Readonly<{
   /** The wall clock (injectable so tests can step it back). */
   now: () => Date;
   newSessionId: () => string;
+  /** Reports a failure of a step no request waits for (a detach after the session ended). */
+  reportError: (error: unknown) => void;
 }>;
 
 /** The transport side of one stream, as a conversation sees it. */

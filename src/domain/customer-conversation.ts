@@ -48,15 +48,16 @@ export class CustomerConversation {
   async hangUp(): Promise<void> {
     const { sessionId } = this.requireConnection('hang up');
     const { lastSeq } = await this.ctx.store.endSession(sessionId, this.ctx.now());
-    // Detached first: this stream's own end is not news to it (see onEvent).
-    this.detach();
+    // Left first: this stream's own end is not news to it (see onEvent).
+    const detached = this.detach();
     this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
+    await detached;
   }
 
   /** The stream has ended, however it ended: detach, leaving the session open. Safe to call twice. */
   async close(): Promise<void> {
     this.closed = true;
-    const sessionId = this.detach();
+    const sessionId = await this.detach();
     if (sessionId) await this.ctx.store.recordCustomerPresence([sessionId], this.ctx.now());
   }
 
@@ -87,12 +88,12 @@ export class CustomerConversation {
     }
     this.connection = { sessionId, unsubscribe: live.unsubscribe };
     this.lastSessionId = sessionId;
-    const takeOver = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
-    this.ctx.attachments.attachCustomer(sessionId, { id: this.port.id, takeOver })?.takeOver();
+    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
     try {
+      await this.ctx.attachments.attachCustomer(sessionId, { id: this.port.id, displace });
       await this.port.pushSnapshot(live.snapshot);
     } catch (err) {
-      this.detach();
+      await this.detach();
       throw err;
     }
     if (this.connection?.sessionId !== sessionId) return; // the stream ended while the history was sent
@@ -103,20 +104,23 @@ export class CustomerConversation {
     if (event.kind === 'ended') {
       // Ended by someone else (a hang-up from another device, the idle timeout, an operator):
       // the protocol has no message for it, so the stream ends as a resume of it would.
-      this.detach();
+      this.detach().catch(this.ctx.reportError);
       this.port.abort(new ChatError('failed-precondition', 'the session has ended'));
     } else if (event.entry.author.kind === 'agent') {
       this.port.push({ kind: 'agent-message', entry: event.entry });
     }
   }
 
-  /** Leaves the current session, if any; returns its id if this stream was still its customer stream. */
-  private detach(): string | undefined {
+  /**
+   * Leaves the current session, if any: at once for this stream (no more events), then in the
+   * attachments. Resolves with the session's id if this stream was still its customer stream.
+   */
+  private async detach(): Promise<string | undefined> {
     const connection = this.connection;
     if (!connection) return undefined;
     this.connection = undefined;
     connection.unsubscribe();
-    return this.ctx.attachments.detachCustomer(connection.sessionId, this.port.id) ? connection.sessionId : undefined;
+    return (await this.ctx.attachments.detachCustomer(connection.sessionId, this.port.id)) ? connection.sessionId : undefined;
   }
 
   private requireConnection(action: string): Connection {

@@ -13,13 +13,13 @@ export async function endIdleSessions(ctx: ChatContext, idleTimeoutMs: number): 
   const now = ctx.now();
   // Attached customers are active: recorded now, so that if the server dies without recording their
   // detach, the idle timeout counts from about then after the restart, not from their last entry.
-  const attached = ctx.attachments.sessionsWithCustomer();
+  const attached = ctx.attachments.localSessionsWithCustomer();
   if (attached.length > 0) await ctx.store.recordCustomerPresence(attached, now);
   const cutoff = new Date(now.getTime() - idleTimeoutMs);
   const candidates = await ctx.store.findIdleSessions(cutoff, SWEEP_BATCH);
   let ended = 0;
   for (const sessionId of candidates) {
-    if (ctx.attachments.hasCustomer(sessionId)) continue; // attached customers are never idle
+    if (await ctx.attachments.hasCustomer(sessionId)) continue; // attached customers are never idle
     // Checked again in the transaction that ends it: a customer may have resumed meanwhile.
     const end = await ctx.store.endIdleSession(sessionId, cutoff, now);
     if (!end) continue;

@@ -3,7 +3,6 @@ import { ChatError } from './chat-error';
 import type { SessionSnapshot } from './entry';
 import type { SessionEvent } from './event-bus';
 import type { SessionRecord } from './session-store';
-import { SequencedDelivery } from './sequenced-delivery';
 
 /** A stream's view of an open session: the snapshot to send first, then live events. */
 export type LiveSession = Readonly<{
@@ -27,8 +26,7 @@ export async function openLiveSession(
   onEvent: (event: SessionEvent) => void,
   join: () => Promise<SessionRecord>,
 ): Promise<LiveSession> {
-  const delivery = new SequencedDelivery(onEvent);
-  const unsubscribe = ctx.bus.subscribe(sessionId, (event) => delivery.offer(event));
+  const subscription = await ctx.bus.subscribe(sessionId, onEvent);
   try {
     const record = await join();
     if (record.state !== 'open') throw new ChatError('failed-precondition', 'the session has ended');
@@ -36,12 +34,12 @@ export async function openLiveSession(
     const readHistory = (afterSeq: number, limit: number) => ctx.store.readHistory(sessionId, afterSeq, lastSeq, limit);
     return {
       snapshot: { sessionId, customerId, lastSeq, readHistory },
-      endedMeanwhile: () => delivery.endSeen,
-      start: () => delivery.start(lastSeq),
-      unsubscribe,
+      endedMeanwhile: () => subscription.endSeen,
+      start: () => subscription.start(lastSeq),
+      unsubscribe: () => subscription.unsubscribe(),
     };
   } catch (err) {
-    unsubscribe();
+    subscription.unsubscribe();
     throw err;
   }
 }

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createAuthenticator } from '../auth/create-authenticator';
 import type { Authenticator } from '../auth/identity';
 import type { Config } from '../config/config';
 import { InProcessEventBus } from '../bus/in-process-event-bus';
-import { Attachments } from '../domain/attachments';
+import { InProcessAttachments } from '../attachments/in-process-attachments';
 import type { ChatContext } from '../domain/chat-context';
 import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
@@ -78,8 +79,8 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   const bus = new InProcessEventBus((error, event) =>
     logger.error('a live stream failed to take an event', { session: event.sessionId, error: error instanceof Error ? error.stack : String(error) }),
   );
-  const attachments = new Attachments();
-  const chat = chatContext(store, bus, attachments, config);
+  const attachments = new InProcessAttachments(store);
+  const chat = chatContext(store, bus, attachments, config, logger);
   let isStopping = false;
   const env = callEnvironment(config, tuning, authenticator, logger, () => isStopping);
   const server = new grpc.Server(serverOptions(config));
@@ -102,7 +103,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   const liveState = () => ({
     calls: env.liveCalls.size,
     subscribedSessions: bus.subscribedSessionCount,
-    attachedSessions: attachments.size,
+    attachedSessions: attachments.localSessionCount,
     usersWithStreams: env.userStreams.users,
     bufferedBytes: env.outbound.budget.bytes,
   });
@@ -121,11 +122,18 @@ function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Au
     joins: new JoinRateLimiter(config.maxJoinsPerMinute),
     snapshots: new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(ENCODED_HISTORY_CACHE_BYTES)),
     liveCalls: new Set(),
+    newStreamId: streamIdsOf(randomBytes(6).toString('base64url')),
     isStopping,
   };
 }
 
-function chatContext(store: SqliteSessionStore, bus: InProcessEventBus, attachments: Attachments, config: Config): ChatContext {
+/** Stream ids `<instance>.<n>`: the instance part, random per process, makes them unique over a deployment. */
+function streamIdsOf(instanceId: string): () => string {
+  let last = 0;
+  return () => `${instanceId}.${++last}`;
+}
+
+function chatContext(store: SqliteSessionStore, bus: InProcessEventBus, attachments: InProcessAttachments, config: Config, logger: Logger): ChatContext {
   return {
     store,
     bus,
@@ -136,6 +144,7 @@ function chatContext(store: SqliteSessionStore, bus: InProcessEventBus, attachme
     },
     now: () => new Date(),
     newSessionId,
+    reportError: (error) => logger.error('a background step of a stream failed', { error: error instanceof Error ? error.stack : String(error) }),
   };
 }
 

@@ -1,10 +1,9 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { StreamId } from '../domain/event-bus';
 import type { CallStatus } from './grpc-status';
 import { resetCall, statusWasSent } from './http2-stream-of';
 import type { BudgetHolder, OutboundBudget } from './outbound-budget';
 import { OutboundQueue, type OutboundLimits } from './outbound-queue';
-
-let lastCallId = 0;
 
 /** What bounds a stream's responses: its own limits, and the budget shared by every stream. */
 export type Outbound = Readonly<{ limits: OutboundLimits; budget: OutboundBudget }>;
@@ -19,8 +18,6 @@ export type Outbound = Readonly<{ limits: OutboundLimits; budget: OutboundBudget
  * with the call, the status the client really got.
  */
 export class CallStream<Req> implements BudgetHolder {
-  /** Unique per call in this process. */
-  readonly id = ++lastCallId;
   private readonly controller = new AbortController();
   readonly signal: AbortSignal = this.controller.signal;
   private readonly outbound: OutboundQueue;
@@ -29,6 +26,8 @@ export class CallStream<Req> implements BudgetHolder {
   private readonly call: ServerDuplexStream<Req, Uint8Array>;
 
   constructor(
+    /** Unique over the deployment (see StreamId). */
+    readonly id: StreamId,
     call: ServerDuplexStream<Req, unknown>,
     private readonly bounds: Outbound,
     private readonly onFinished: (status: CallStatus) => void,

@@ -1,6 +1,7 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { LogFields, Logger } from '../log/logger';
 import { ChatError } from '../domain/chat-error';
+import type { StreamId } from '../domain/event-bus';
 import { CallStream, type Outbound } from './call-stream';
 import { statusName, toCallStatus } from './grpc-status';
 import { AuthenticationError, credentialExpired, requireRole, type Authenticator, type Identity } from '../auth/identity';
@@ -20,6 +21,8 @@ export type CallEnvironment = Readonly<{
   joins: JoinRateLimiter;
   snapshots: SnapshotEncoder;
   liveCalls: Set<CallStream<unknown>>;
+  /** A new stream id, unique over the deployment. */
+  newStreamId: () => StreamId;
   /** True once the server has begun to shut down. */
   isStopping: () => boolean;
 }>;
@@ -46,7 +49,7 @@ export async function serveCall<Req, Res>(
   const fields: LogFields = { method: call.getPath(), peer: call.getPeer(), user: undefined };
   let sessionOf: () => string | undefined = () => undefined;
   let countedUser: string | undefined;
-  const stream = new CallStream(call, env.outbound, (status) => {
+  const stream = new CallStream(env.newStreamId(), call, env.outbound, (status) => {
     env.liveCalls.delete(stream as CallStream<unknown>);
     if (countedUser !== undefined) env.userStreams.close(countedUser);
     const duration_ms = Math.round(performance.now() - startedAt);

@@ -5,7 +5,7 @@ const entry = (seq: number): SessionEvent => ({
   kind: 'entry',
   sessionId: 's',
   seq,
-  origin: 1,
+  origin: 'i.1',
   entry: { seq, date: new Date(0), author: { kind: 'customer' }, text: `m${seq}` },
 });
 
