@@ -26,6 +26,8 @@ export class SnapshotEncoder {
   /** The encoded response; rejects with `aborted` (stopping its reads) once `signal` aborts. */
   async encode(snapshot: SessionSnapshot, signal: AbortSignal): Promise<Uint8Array> {
     const { sessionId, lastSeq } = snapshot;
+    const ready = this.cache.reply(sessionId, lastSeq);
+    if (ready) return ready;
     const cached = this.cache.prefix(sessionId, lastSeq);
     const chunks = cached.chunks;
     for (let afterSeq = cached.lastSeq; afterSeq < lastSeq; ) {
@@ -38,7 +40,11 @@ export class SnapshotEncoder {
       chunks.push(bytes);
       afterSeq = pageLastSeq;
     }
-    return this.scheduler.run(() => sessionResponse(snapshot, chunks));
+    return this.scheduler.run(() => {
+      const { reply, historyOffset } = sessionResponse(snapshot, chunks);
+      this.cache.keepReply(sessionId, lastSeq, reply, historyOffset);
+      return reply;
+    });
   }
 }
 
@@ -48,19 +54,21 @@ function encodeHistoryFields(entries: readonly Entry[]): Uint8Array {
   return Session.encode({ sessionId: '', customerName: '', history: entries.map(toChatEntry) }).finish();
 }
 
-/** Field 1 holding a Session with the snapshot's id and customer, and the history chunks in order. */
-function sessionResponse(snapshot: SessionSnapshot, historyChunks: readonly Uint8Array[]): Uint8Array {
+/** Field 1 holding a Session with the snapshot's id and customer, and the history chunks in order; where the history starts in it. */
+function sessionResponse(snapshot: SessionSnapshot, historyChunks: readonly Uint8Array[]): { reply: Uint8Array; historyOffset: number } {
   const header = Session.encode({ sessionId: snapshot.sessionId, customerName: snapshot.customerId, history: [] }).finish();
   const sessionLength = historyChunks.reduce((n, chunk) => n + chunk.length, header.length);
   const out = Buffer.allocUnsafe(1 + varintSize(sessionLength) + sessionLength);
   let at = 0;
   out[at++] = SESSION_FIELD_TAG;
   at = writeVarint(out, at, sessionLength);
-  for (const part of [header, ...historyChunks]) {
-    out.set(part, at);
-    at += part.length;
+  out.set(header, at);
+  const historyOffset = (at += header.length);
+  for (const chunk of historyChunks) {
+    out.set(chunk, at);
+    at += chunk.length;
   }
-  return out;
+  return { reply: out, historyOffset };
 }
 
 function varintSize(value: number): number {

@@ -65,6 +65,19 @@ describe('SnapshotEncoder', () => {
     expect(Buffer.from(await encoder.encode(snapshotOf(all, 700, reads), live))).toEqual(Buffer.from(expected(all, 700)));
   });
 
+  test('a join of an unchanged session gets the very same reply, with nothing read, built or copied; the cache holds it once', async () => {
+    const all = history(Array.from({ length: 500 }, (_, i) => ({ author: { kind: 'customer' } as Author, text: `m${i}`, ms: i })));
+    const cache = new EncodedHistoryCache(1 << 20);
+    const encoder = new SnapshotEncoder(new SliceScheduler(), cache);
+    const reads = { entries: 0 };
+    const first = await encoder.encode(snapshotOf(all, 500, reads), live);
+    const again = await encoder.encode(snapshotOf(all, 500, reads), live);
+    expect(again).toBe(first);
+    expect(reads.entries).toBe(500);
+    expect(cache.size).toBeLessThan(first.length);
+    expect(cache.size).toBeGreaterThan(first.length - 100);
+  });
+
   test('an empty history is the session alone; a history that ends early is an error, not a short reply', async () => {
     const encoder = new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(1 << 20));
     expect(Buffer.from(await encoder.encode(snapshotOf([], 0, { entries: 0 }), live))).toEqual(Buffer.from(expected([], 0)));
