@@ -9,4 +9,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 30000,
+  // Checks that the PostgreSQL of the PostgreSQL suites answers (see test/global-setup.ts).
+  globalSetup: '<rootDir>/test/global-setup.ts',
 };

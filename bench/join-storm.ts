@@ -80,7 +80,7 @@ async function writeFullSession(dbFile: string): Promise<string> {
   for (let seq = 1; seq <= FULL_ENTRIES; seq += 1000) {
     const batch = Array.from({ length: 1000 }, (_, k) => {
       const text = `${seq + k} `.padEnd(textLength, 'x');
-      return store.appendEntry(sessionId, { author, text, encodedSize: (date) => encodedHistoryEntrySize(date, author, text) }, new Date(), limits);
+      return store.appendEntry(sessionId, { author, text, origin: 'bench', encodedSize: (date) => encodedHistoryEntrySize(date, author, text) }, new Date(), limits);
     });
     await Promise.all(batch);
   }

@@ -16,7 +16,7 @@ const SESSIONS = 100;
 const ENTRIES = 200_000;
 const customer: Author = { kind: 'customer' };
 const text = 'Hello, my card was declined at the supermarket this morning';
-const draft = { author: customer, text, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
+const draft = { author: customer, text, origin: 'bench', encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
 const NO_LIMITS = { maxBytes: 2 ** 40, maxEntries: 2 ** 40 };
 
 async function measure(perSession: number): Promise<number> {

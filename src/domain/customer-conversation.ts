@@ -39,7 +39,7 @@ export class CustomerConversation {
   /** Commits the customer's message and pushes it to the session's agents. */
   async send(text: string): Promise<void> {
     const { sessionId } = this.requireConnection('send a message');
-    const draft = { author: customer, text, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
+    const draft = { author: customer, text, origin: this.port.id, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
     const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }

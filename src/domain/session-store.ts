@@ -1,4 +1,5 @@
 import type { Author, Entry } from './entry';
+import type { StreamId } from './event-bus';
 
 /** What the domain needs to know of a stored session. */
 export type SessionRecord = Readonly<{ id: string; customerId: string; state: 'open' | 'ended'; lastSeq: number }>;
@@ -7,6 +8,8 @@ export type SessionRecord = Readonly<{ id: string; customerId: string; state: 'o
 export type EntryDraft = Readonly<{
   author: Author;
   text: string;
+  /** The stream that sends it (a store shared by instances keeps it, see SessionEvent.origin). */
+  origin: StreamId;
   /** Bytes the entry adds to the encoded history, given the date the store picks. */
   encodedSize: (date: Date) => number;
 }>;

@@ -20,7 +20,7 @@ export async function writeLargeSession(dbFile: string, customerId: string, entr
     for (const end = Math.min(entries, done + 5_000); done < end; done++) {
       const author: Author = done % 2 === 0 ? { kind: 'customer' } : agent;
       const text = textOf(done);
-      batch.push(store.appendEntry(sessionId, { author, text, encodedSize: (date) => encodedHistoryEntrySize(date, author, text) }, new Date(), limits));
+      batch.push(store.appendEntry(sessionId, { author, text, origin: 'test', encodedSize: (date) => encodedHistoryEntrySize(date, author, text) }, new Date(), limits));
     }
     await Promise.all(batch);
   }

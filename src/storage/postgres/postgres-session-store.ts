@@ -1,0 +1,153 @@
+import type pg from 'pg';
+import { ChatError } from '../../domain/chat-error';
+import type { Author, Entry } from '../../domain/entry';
+import type { EntryDraft, HistoryLimits, SessionRecord, SessionStore } from '../../domain/session-store';
+import { AppendBatcher } from './append-batcher';
+import { unlessUnavailable } from './postgres-connection';
+import { inTransaction, notOpenError, queueTime, RECORD_COLUMNS, toRecord, type SessionRecordRow } from './postgres-queries';
+import { fromStoredText } from './stored-text';
+
+type EntryRow = { seq: string; date_ms: string; agent: string | null; text: string };
+
+/**
+ * The PostgreSQL implementation of the storage port, shared by every instance of a deployment
+ * (SPEC §8). Each method is one statement or one transaction; what one process ordered with its
+ * single write queue on SQLite is ordered here by row locks: a session's row is locked by every
+ * write to it (entries, end, queue), and the queue is taken with FOR UPDATE SKIP LOCKED, so two
+ * instances never take the same session. Entries are committed in groups (append-batcher.ts).
+ * An unreachable database is `unavailable`.
+ */
+export class PostgresSessionStore implements SessionStore {
+  private readonly appends: AppendBatcher;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.appends = new AppendBatcher(pool);
+  }
+
+  createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {
+    return unlessUnavailable(() =>
+      inTransaction(this.pool, async (client) => {
+        // One customer's creations, on any instance, one at a time: the count below stays true until COMMIT.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`support-customer:${customerId}`]);
+        const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM sessions WHERE customer = $1 AND state = 'open'", [customerId]);
+        if (Number(rows[0]!.n) >= maxOpen) {
+          throw new ChatError('resource-exhausted', `this customer already has ${maxOpen} open sessions; hang one up first`);
+        }
+        await client.query(
+          `INSERT INTO sessions (id, customer, state, created_at, awaiting_since, last_activity_at) VALUES ($1, $2, 'open', $3, ${queueTime('$3')}, $3)`,
+          [id, customerId, now.getTime()],
+        );
+      }),
+    );
+  }
+
+  async findSession(id: string): Promise<SessionRecord | undefined> {
+    const { rows } = await unlessUnavailable(() => this.pool.query<SessionRecordRow>(`SELECT ${RECORD_COLUMNS} FROM sessions WHERE id = $1`, [id]));
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async readHistory(sessionId: string, afterSeq: number, upToSeq: number, limit: number): Promise<Entry[]> {
+    const { rows } = await unlessUnavailable(() =>
+      this.pool.query<EntryRow>(
+        'SELECT seq, date_ms, agent, text FROM entries WHERE session_pk = (SELECT pk FROM sessions WHERE id = $1) AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4',
+        [sessionId, afterSeq, Math.min(upToSeq, Number.MAX_SAFE_INTEGER), limit],
+      ),
+    );
+    return rows.map(toEntry);
+  }
+
+  appendEntry(sessionId: string, draft: EntryDraft, now: Date, limits: HistoryLimits): Promise<Entry> {
+    return unlessUnavailable(() => this.appends.append(sessionId, draft, now, limits));
+  }
+
+  endSession(sessionId: string, now: Date): Promise<{ lastSeq: number }> {
+    return unlessUnavailable(() =>
+      inTransaction(this.pool, async (client) => {
+        const ended = await this.end(client, sessionId, now, 'TRUE', []);
+        if (!ended) throw await notOpenError(client, sessionId);
+        return ended;
+      }),
+    );
+  }
+
+  endIdleSession(sessionId: string, cutoff: Date, now: Date): Promise<{ lastSeq: number } | undefined> {
+    // Idle: nothing since the cutoff, and no customer stream attached on any instance.
+    const idle = `GREATEST(last_activity_at, COALESCE(last_entry_at, 0)) <= $3
+      AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.session_pk = sessions.pk AND a.role = 'customer')`;
+    return unlessUnavailable(() => inTransaction(this.pool, (client) => this.end(client, sessionId, now, idle, [cutoff.getTime()])));
+  }
+
+  takeNextAwaiting(): Promise<string | undefined> {
+    return unlessUnavailable(async () => {
+      const { rows } = await this.pool.query<{ id: string }>(
+        `UPDATE sessions SET awaiting_since = NULL WHERE pk = (
+           SELECT pk FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL ORDER BY awaiting_since, pk LIMIT 1 FOR UPDATE SKIP LOCKED
+         ) RETURNING id`,
+      );
+      return rows[0]?.id;
+    });
+  }
+
+  markAttended(sessionId: string): Promise<SessionRecord> {
+    return this.updateOpen(sessionId, 'awaiting_since = NULL', []);
+  }
+
+  markAwaiting(sessionId: string, now: Date): Promise<void> {
+    return unlessUnavailable(async () => {
+      await this.pool.query(`UPDATE sessions SET awaiting_since = ${queueTime('$2')} WHERE id = $1 AND state = 'open'`, [sessionId, now.getTime()]);
+    });
+  }
+
+  attachCustomer(sessionId: string, now: Date): Promise<SessionRecord> {
+    return this.updateOpen(sessionId, 'last_activity_at = GREATEST(last_activity_at, $2)', [now.getTime()]);
+  }
+
+  recordCustomerPresence(sessionIds: readonly string[], now: Date): Promise<void> {
+    return unlessUnavailable(async () => {
+      await this.pool.query(
+        "UPDATE sessions SET last_activity_at = GREATEST(last_activity_at, $2) WHERE id = ANY($1) AND state = 'open'",
+        [sessionIds, now.getTime()],
+      );
+    });
+  }
+
+  async findIdleSessions(cutoff: Date, limit: number): Promise<string[]> {
+    const { rows } = await unlessUnavailable(() =>
+      this.pool.query<{ id: string }>(
+        "SELECT id FROM sessions WHERE state = 'open' AND GREATEST(last_activity_at, COALESCE(last_entry_at, 0)) <= $1 LIMIT $2",
+        [cutoff.getTime(), limit],
+      ),
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Ends the open session if `condition` holds ($1 id, $2 now, then `parameters`); its streams' attendance goes with it. */
+  private async end(client: pg.PoolClient, sessionId: string, now: Date, condition: string, parameters: unknown[]): Promise<{ lastSeq: number } | undefined> {
+    const { rows } = await client.query<{ pk: string; last_seq: string }>(
+      `UPDATE sessions SET state = 'ended', ended_at = $2, awaiting_since = NULL WHERE id = $1 AND state = 'open' AND ${condition} RETURNING pk, last_seq`,
+      [sessionId, now.getTime(), ...parameters],
+    );
+    if (!rows[0]) return undefined;
+    await client.query('DELETE FROM attendance WHERE session_pk = $1', [rows[0].pk]);
+    return { lastSeq: Number(rows[0].last_seq) };
+  }
+
+  /** Sets `assignments` ($1 id, then `parameters`) on an open session and returns it; refuses a missing or ended one. */
+  private updateOpen(sessionId: string, assignments: string, parameters: unknown[]): Promise<SessionRecord> {
+    return unlessUnavailable(() =>
+      inTransaction(this.pool, async (client) => {
+        const { rows } = await client.query<SessionRecordRow>(
+          `UPDATE sessions SET ${assignments} WHERE id = $1 AND state = 'open' RETURNING ${RECORD_COLUMNS}`,
+          [sessionId, ...parameters],
+        );
+        if (!rows[0]) throw await notOpenError(client, sessionId);
+        return toRecord(rows[0]);
+      }),
+    );
+  }
+}
+
+function toEntry(row: EntryRow): Entry {
+  const author: Author = row.agent === null ? { kind: 'customer' } : { kind: 'agent', agentId: row.agent };
+  return { seq: Number(row.seq), date: new Date(Number(row.date_ms)), author, text: fromStoredText(row.text) };
+}
