@@ -26,6 +26,17 @@ export class SequencedDelivery {
     this.drain();
   }
 
+  /** The sequence number it delivers next, once started. */
+  get expectedSeq(): number | undefined {
+    return this.nextSeq;
+  }
+
+  /** Once started, the first sequence number that waits behind a missing one (a gap to fill), if any. */
+  get waitingFrom(): number | undefined {
+    if (this.nextSeq === undefined || this.waiting.size === 0) return undefined;
+    return Math.min(...this.waiting.keys());
+  }
+
   start(lastSeqOfSnapshot: number): void {
     this.nextSeq = lastSeqOfSnapshot + 1;
     for (const seq of this.waiting.keys()) if (seq < this.nextSeq) this.waiting.delete(seq);

@@ -76,8 +76,8 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   const requeued = store.requeueAttendedSessions(new Date());
   if (requeued > 0) logger.info('sessions back in the queue after restart', { sessions: requeued });
 
-  const bus = new InProcessEventBus((error, event) =>
-    logger.error('a live stream failed to take an event', { session: event.sessionId, error: error instanceof Error ? error.stack : String(error) }),
+  const bus = new InProcessEventBus((error, sessionId) =>
+    logger.error('a live stream failed to take an event', { session: sessionId, error: error instanceof Error ? error.stack : String(error) }),
   );
   const attachments = new InProcessAttachments(store);
   const chat = chatContext(store, bus, attachments, config, logger);
