@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { ChatError } from '../../src/domain/chat-error';
 import { encodedHistoryEntrySize } from '../../src/domain/entry';
@@ -7,6 +6,7 @@ import type { EntryDraft } from '../../src/domain/session-store';
 import { GroupCommit } from '../../src/storage/group-commit';
 import { openDatabase } from '../../src/storage/open-database';
 import { SqliteSessionStore } from '../../src/storage/sqlite-session-store';
+import { watchEventLoop, type EventLoopWatch } from '../helpers/event-loop-watch';
 import { makeTempDir, removeTempDir } from '../helpers/test-server';
 
 /*
@@ -18,7 +18,7 @@ let dir: string;
 let file: string;
 let db: Database.Database;
 let other: Database.Database;
-let loopDelay: IntervalHistogram;
+let loopWatch: EventLoopWatch | undefined;
 /** Closed after each test, before the database, so that no retry outlives a failed test. */
 let closeAfterTest: Array<{ close(): void }>;
 
@@ -28,12 +28,12 @@ beforeEach(() => {
   db = openDatabase({ file, sync: 'normal' }).db;
   db.exec('CREATE TABLE written (n INTEGER NOT NULL)');
   other = new Database(file);
-  loopDelay = monitorEventLoopDelay({ resolution: 5 });
   closeAfterTest = [];
 });
 
 afterEach(() => {
-  loopDelay.disable();
+  loopWatch?.stop();
+  loopWatch = undefined;
   for (const closable of closeAfterTest) closable.close();
   other.close();
   if (db.open) db.close();
@@ -57,8 +57,6 @@ const holdLock = () => other.exec('BEGIN IMMEDIATE');
 const releaseLock = () => other.exec('COMMIT');
 /** Lets `ms` pass with the event loop free (the lock is held meanwhile): the scenario's length, not a wait for a result. */
 const pass = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** The longest the event loop was blocked while monitored, in ms. */
-const longestStall = () => loopDelay.max / 1e6;
 
 /** Records the order in which promises settle, and how. */
 function settleOrder(promises: Promise<unknown>[]): string[] {
@@ -76,14 +74,14 @@ describe('GroupCommit while another connection holds the write lock', () => {
   test('waiting writes keep the event loop free, later writes queue behind them, and all commit in order once the lock is released', async () => {
     const commit = newGroupCommit();
     holdLock();
-    loopDelay.enable();
+    const loop = (loopWatch = watchEventLoop());
     const first = [1, 2, 3].map((n) => commit.run(insert(n)));
     await pass(300);
     const later = [4, 5].map((n) => commit.run(insert(n)));
     const order = settleOrder([...first, ...later]);
     await pass(300);
     expect(order).toEqual([]); // nothing settled while the lock is held, nothing failed
-    expect(longestStall()).toBeLessThan(100);
+    expect(loop.longestStall()).toBeLessThan(100);
     releaseLock();
     await Promise.all([...first, ...later]);
     expect(order).toEqual(['0:ok', '1:ok', '2:ok', '3:ok', '4:ok']);
@@ -93,10 +91,10 @@ describe('GroupCommit while another connection holds the write lock', () => {
   test('200 waiting writes do not block the event loop either', async () => {
     const commit = newGroupCommit();
     holdLock();
-    loopDelay.enable();
+    const loop = (loopWatch = watchEventLoop());
     const writes = Array.from({ length: 200 }, (_, n) => commit.run(insert(n)));
     await pass(1000);
-    expect(longestStall()).toBeLessThan(100);
+    expect(loop.longestStall()).toBeLessThan(100);
     releaseLock();
     await Promise.all(writes);
     expect(written()).toEqual(Array.from({ length: 200 }, (_, n) => n));
