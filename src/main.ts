@@ -2,8 +2,9 @@ import { ConfigError, parseConfig, usage } from './config/config';
 import { createJsonLogger, type Logger } from './log/logger';
 import { handleProcessFaults } from './process-faults';
 import { startServer, type RunningServer } from './server/server';
+import { DatabaseInUseError } from './storage/server-lock';
 
-/** Exit code for an invalid flag or value (SPEC §7). */
+/** Exit code for an invalid flag or value (SPEC §7), or a database held by another server. */
 const EXIT_USAGE = 2;
 /** SPEC §7: exit within 10 s of SIGTERM/SIGINT, even if shutting down hangs. */
 const SHUTDOWN_DEADLINE_MS = 9000;
@@ -31,7 +32,8 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   server = await startServer(config, logger).catch((err: unknown) => {
-    if (err instanceof ConfigError) {
+    // Both are the operator's to fix (a flag, or the other server on --db): one line, exit 2.
+    if (err instanceof ConfigError || err instanceof DatabaseInUseError) {
       process.stderr.write(`support: ${err.message}\n`);
       process.exit(EXIT_USAGE);
     }

@@ -12,7 +12,7 @@ export type ShutdownParts = Readonly<{
   health: HealthService;
   liveCalls: ReadonlySet<CallStream<unknown>>;
   stopTimers: () => void;
-  /** Commits what is pending and closes the database. */
+  /** Commits what is pending (what still waits for another connection's lock fails), closes the database, lets go of its lock. */
   closeStore: () => void;
   logger: Logger;
 }>;

@@ -8,7 +8,6 @@ import { InProcessAttachments } from '../attachments/in-process-attachments';
 import type { ChatContext } from '../domain/chat-context';
 import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
-import { openDatabase } from '../storage/open-database';
 import { SqliteSessionStore } from '../storage/sqlite-session-store';
 import { createAgentHandler } from '../transport/agent-handler';
 import { createCustomerHandler } from '../transport/customer-handler';
@@ -27,6 +26,7 @@ import { HealthService } from './health-service';
 import { startIdleSweeper } from './idle-sweeper';
 import { limitConnections } from './connection-limit';
 import { keepRepeatedHeaders } from './repeated-headers';
+import { openStore } from './open-store';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { logSecurity } from './log-security';
@@ -70,11 +70,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   // Key and certificate files first: a bad one must stop start-up before the database is touched.
   const authenticator = createAuthenticator(config);
   const transport = loadServerTransport(config);
-  const { db, migrations } = openDatabase({ file: config.db, sync: config.sqliteSync });
-  logger.info('database ready', { db: config.db, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
-  const store = new SqliteSessionStore(db);
-  const requeued = store.requeueAttendedSessions(new Date());
-  if (requeued > 0) logger.info('sessions back in the queue after restart', { sessions: requeued });
+  const { store, closeStore } = await openStore(config, logger);
 
   const bus = new InProcessEventBus((error, sessionId) =>
     logger.error('a live stream failed to take an event', { session: sessionId, error: error instanceof Error ? error.stack : String(error) }),
@@ -92,14 +88,14 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     keepRepeatedHeaders(server);
     limitConnections(server, config.maxConnections);
   } catch (err) {
-    db.close();
+    closeStore();
     throw err;
   }
   const stopIdleSweeper = startIdleSweeper(chat, config.idleTimeoutSeconds * 1000, logger);
   logSecurity(config, transport, logger);
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind });
 
-  const parts = { server, health, liveCalls: env.liveCalls, stopTimers: stopIdleSweeper, closeStore: () => store.close(), logger };
+  const parts = { server, health, liveCalls: env.liveCalls, stopTimers: stopIdleSweeper, closeStore, logger };
   const liveState = () => ({
     calls: env.liveCalls.size,
     subscribedSessions: bus.subscribedSessionCount,

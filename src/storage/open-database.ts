@@ -3,6 +3,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { defaultMigrationsDir, loadMigrations, migrate, type MigrationResult } from './migrations';
 
+/** The longest a statement waits synchronously for a lock held by another connection. */
+export const BUSY_TIMEOUT_MS = 5;
+
 export type DatabaseOptions = Readonly<{
   file: string;
   /** SQLite `synchronous`: `normal` survives a process crash, `full` also a power loss (in WAL mode). */
@@ -12,7 +15,9 @@ export type DatabaseOptions = Readonly<{
 
 /**
  * Opens (creating folder and file if missing) the SQLite database in WAL mode and brings its
- * schema up to date. The folder and file are created readable by the server's user only.
+ * schema up to date. The folder and file are created readable by the server's user only. While
+ * another connection holds the write lock, a migration fails fast with SQLITE_BUSY (nothing is
+ * left open): the server retries it with `retryWhileLocked`.
  */
 export function openDatabase(options: DatabaseOptions): { db: Database.Database; migrations: MigrationResult } {
   fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true, mode: 0o700 });
@@ -22,8 +27,10 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
-    // A second process on the same file (an operator's sqlite3 shell) waits instead of failing at once.
-    db.pragma('busy_timeout = 5000');
+    // busy_timeout is a synchronous wait, which would freeze the event loop while another process
+    // (an operator's sqlite3 shell) holds the write lock: wait a few ms at most, and let the callers
+    // retry asynchronously (group-commit.ts, lock-conflict.ts).
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const migrations = migrate(db, loadMigrations(options.migrationsDir ?? defaultMigrationsDir()));
     return { db, migrations };
   } catch (err) {

@@ -1,0 +1,54 @@
+import type { Config } from '../config/config';
+import type { Logger } from '../log/logger';
+import { retryWhileLocked } from '../storage/lock-conflict';
+import { openDatabase } from '../storage/open-database';
+import { acquireServerLock } from '../storage/server-lock';
+import { SqliteSessionStore } from '../storage/sqlite-session-store';
+
+/** Start-up writes (migrations, the requeue) wait together at most this long for another connection's write lock. */
+const STARTUP_LOCK_WAIT_MS = 10_000;
+
+/** The server's store, and how to close it at shutdown (the database, then the server lock). */
+export type OpenedStore = Readonly<{ store: SqliteSessionStore; closeStore: () => void }>;
+
+/**
+ * Takes the database for this server alone (server-lock.ts: refused with DatabaseInUseError,
+ * before anything is opened or written, if another live server holds it), opens and migrates
+ * it, and puts the sessions whose agents left with the last server back in the queue (SPEC §5).
+ * While another connection holds the write lock, start-up waits for it without blocking, then
+ * fails with one error naming the database.
+ */
+export async function openStore(config: Config, logger: Logger): Promise<OpenedStore> {
+  const lock = await acquireServerLock(config.db);
+  try {
+    const store = await openAndRequeue(config, logger);
+    const closeStore = () => {
+      try {
+        store.close();
+      } finally {
+        lock.release(); // only once the database is closed
+      }
+    };
+    return { store, closeStore };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openAndRequeue(config: Config, logger: Logger): Promise<SqliteSessionStore> {
+  const deadline = performance.now() + STARTUP_LOCK_WAIT_MS;
+  const open = () => openDatabase({ file: config.db, sync: config.sqliteSync });
+  const { db, migrations } = await retryWhileLocked(open, deadline, `opening the database ${config.db}`);
+  logger.info('database ready', { db: config.db, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
+  const store = new SqliteSessionStore(db);
+  try {
+    const requeue = () => store.requeueAttendedSessions(new Date());
+    const requeued = await retryWhileLocked(requeue, deadline, `requeueing the sessions of ${config.db}`);
+    if (requeued > 0) logger.info('sessions back in the queue after restart', { sessions: requeued });
+    return store;
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
