@@ -3,6 +3,7 @@ import { ChatError } from './chat-error';
 import { encodedHistoryEntrySize, type Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { openLiveSession } from './live-session';
+import type { SessionRecord } from './session-store';
 
 /** What a customer stream sends besides the session's snapshot: agents' messages. */
 export type CustomerOutput = { kind: 'agent-message'; entry: Entry };
@@ -76,21 +77,30 @@ export class CustomerConversation {
   }
 
   private async connect(sessionId: string): Promise<void> {
-    // The join is a write (attachCustomer), ordered against the idle sweep's end of the session:
-    // either the session ends first and this fails, or it stays open with the customer present.
-    const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () =>
-      this.ctx.store.attachCustomer(sessionId, this.ctx.now()),
-    );
+    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
+    const stream = { id: this.port.id, displace };
+    // Attached before the session is read: the idle sweep, which ends only sessions without a
+    // customer attached, either ended it before (the read says so) or leaves it open.
+    const join = async () => {
+      await this.ctx.attachments.attachCustomer(sessionId, stream);
+      // Presence is only a hint for after a crash: not awaited, so that a resume needs no write
+      // (it is served while another process holds the database's write lock).
+      this.ctx.store.recordCustomerPresence([sessionId], this.ctx.now()).catch(this.reportUnlessUnavailable);
+      return this.openSession(sessionId);
+    };
+    const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), join).catch(async (err: unknown) => {
+      await this.ctx.attachments.detachCustomer(sessionId, this.port.id);
+      throw err;
+    });
     if (this.closed || live.endedMeanwhile()) {
       live.unsubscribe();
+      await this.ctx.attachments.detachCustomer(sessionId, this.port.id);
       if (this.closed) return;
       throw new ChatError('failed-precondition', 'the session has ended');
     }
     this.connection = { sessionId, unsubscribe: live.unsubscribe };
     this.lastSessionId = sessionId;
-    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
     try {
-      await this.ctx.attachments.attachCustomer(sessionId, { id: this.port.id, displace });
       await this.port.pushSnapshot(live.snapshot);
     } catch (err) {
       await this.detach();
@@ -99,6 +109,16 @@ export class CustomerConversation {
     if (this.connection?.sessionId !== sessionId) return; // the stream ended while the history was sent
     live.start();
   }
+
+  private async openSession(sessionId: string): Promise<SessionRecord> {
+    const session = await this.ctx.store.findSession(sessionId);
+    if (!session) throw new ChatError('not-found', 'no such session');
+    return session;
+  }
+
+  private readonly reportUnlessUnavailable = (error: unknown): void => {
+    if (!(error instanceof ChatError && error.kind === 'unavailable')) this.ctx.reportError(error);
+  };
 
   private onEvent(event: SessionEvent): void {
     if (event.kind === 'ended') {

@@ -41,8 +41,9 @@ export interface SessionStore {
   endSession(sessionId: string, now: Date): Promise<{ lastSeq: number }>;
   /**
    * Ends the session only if it is still open and idle: no entry and no customer presence after
-   * `cutoff` (checked in the same transaction as the end, so a customer who attached meanwhile
-   * keeps the session). Returns its last sequence number, or undefined if it was left open.
+   * `cutoff`, and, for a store shared by instances, no customer stream attached on any (checked in
+   * the same transaction as the end). Returns its last sequence number, or undefined if it was
+   * left open.
    */
   endIdleSession(sessionId: string, cutoff: Date, now: Date): Promise<{ lastSeq: number } | undefined>;
   /** Takes the session awaiting an agent the longest out of the queue, or undefined if none awaits. */
@@ -54,13 +55,6 @@ export interface SessionStore {
   markAttended(sessionId: string): Promise<SessionRecord>;
   /** Puts an open session at the end of the awaiting queue (its last agent left). */
   markAwaiting(sessionId: string, now: Date): Promise<void>;
-  /**
-   * A customer stream attached: records the customer as present at `now` and returns the session
-   * as of that moment. `not-found` if there is no such session, `failed-precondition` if it has
-   * ended. Being a write, it is ordered against `endIdleSession`: the session is either ended
-   * before (this fails) or stays open (its activity is now).
-   */
-  attachCustomer(sessionId: string, now: Date): Promise<SessionRecord>;
   /**
    * Records that these sessions' customers were attached until `now`: when one detaches, and
    * periodically while attached, so that after a crash (no detach recorded) the idle timeout still

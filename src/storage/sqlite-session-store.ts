@@ -143,14 +143,6 @@ export class SqliteSessionStore implements SessionStore {
     return this.writes.run(() => void this.sql.markAwaiting.run(this.queueTime(now.getTime()), sessionId));
   }
 
-  attachCustomer(sessionId: string, now: Date): Promise<SessionRecord> {
-    return this.writes.run(() => {
-      const row = this.openSession(sessionId);
-      this.sql.customerPresent.run(now.getTime(), sessionId);
-      return countersToRecord(row);
-    });
-  }
-
   recordCustomerPresence(sessionIds: readonly string[], now: Date): Promise<void> {
     return this.writes.run(() => {
       for (const id of sessionIds) this.sql.customerPresent.run(now.getTime(), id);

@@ -186,17 +186,14 @@ export function describeSessionStoreContract(name: string, make: () => Promise<S
       expect(await store.readHistory('missing', 0, 5, 2)).toEqual([]);
     });
 
-    test('attaching an agent or a customer returns the session as of that moment; ended and unknown sessions are refused', async () => {
+    test('marking a session attended returns it as of that moment; ended and unknown sessions are refused', async () => {
       await store.createSession('a', 'joe', at(0), 10);
       await store.appendEntry('a', draft('one'), at(1), BIG);
       expect(await store.markAttended('a')).toEqual({ id: 'a', customerId: 'joe', state: 'open', lastSeq: 1 });
       expect(await store.takeNextAwaiting()).toBeUndefined(); // attended: out of the queue
-      expect(await store.attachCustomer('a', at(2))).toEqual({ id: 'a', customerId: 'joe', state: 'open', lastSeq: 1 });
       await store.endSession('a', at(3));
       await expectChatError(store.markAttended('a'), 'failed-precondition');
-      await expectChatError(store.attachCustomer('a', at(4)), 'failed-precondition');
       await expectChatError(store.markAttended('nope'), 'not-found');
-      await expectChatError(store.attachCustomer('nope', at(4)), 'not-found');
     });
 
     test('idle sessions are those whose last entry and customer presence are both older than the cutoff', async () => {
@@ -209,14 +206,14 @@ export function describeSessionStoreContract(name: string, make: () => Promise<S
       expect((await store.findIdleSessions(at(100), 10)).sort()).toEqual(['a', 'b', 'c']);
     });
 
-    test('an idle end is checked in its own transaction: a customer who attached after the cutoff keeps the session open', async () => {
+    test('an idle end is checked in its own transaction: a customer present after the cutoff keeps the session open', async () => {
       await store.createSession('a', 'joe', at(0), 10);
       await store.createSession('b', 'ann', at(0), 10);
       await store.createSession('c', 'bob', at(0), 10);
       await store.appendEntry('c', draft('late entry'), at(200), BIG);
       const cutoff = at(100);
       expect((await store.findIdleSessions(cutoff, 10)).sort()).toEqual(['a', 'b']);
-      await store.attachCustomer('b', at(150)); // resumed between the sweep's query and its end
+      await store.recordCustomerPresence(['b'], at(150)); // present between the sweep's query and its end
       expect(await store.endIdleSession('a', cutoff, at(300))).toEqual({ lastSeq: 0 });
       expect(await store.endIdleSession('b', cutoff, at(300))).toBeUndefined();
       expect(await store.endIdleSession('c', cutoff, at(300))).toBeUndefined();

@@ -98,10 +98,6 @@ export class PostgresSessionStore implements SessionStore {
     });
   }
 
-  attachCustomer(sessionId: string, now: Date): Promise<SessionRecord> {
-    return this.updateOpen(sessionId, 'last_activity_at = GREATEST(last_activity_at, $2)', [now.getTime()]);
-  }
-
   recordCustomerPresence(sessionIds: readonly string[], now: Date): Promise<void> {
     return unlessUnavailable(async () => {
       await this.pool.query(
