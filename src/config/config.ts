@@ -5,7 +5,16 @@ import { isLoopbackHost } from './loopback';
 export type Config = Readonly<{
   host: string;
   port: number;
+  /** The SQLite database file (when the store is SQLite). */
   db: string;
+  /** Where sessions are stored: `sqlite:PATH` or a `postgres://` / `postgresql://` URL (SPEC §8). */
+  store: string;
+  /** How instances tell each other of new entries: `local` (one process) or `postgres` (LISTEN/NOTIFY). */
+  bus: 'local' | 'postgres';
+  /** The PostgreSQL schema of the tables. */
+  pgSchema: string;
+  /** How long an instance that stops renewing its lease is still taken for alive. */
+  instanceLeaseSeconds: number;
   maxMessageBytes: number;
   maxHistoryBytes: number;
   maxHistoryEntries: number;
@@ -66,7 +75,11 @@ type Option = { schema: z.ZodType; default?: string; help: string; switch?: true
 const options = {
   host: { schema: host, default: '127.0.0.1', help: 'address to listen on' },
   port: { schema: count(0, 65535), default: '12345', help: 'TCP port, 0 picks a free one' },
-  db: { schema: text, default: './data/support.db', help: 'SQLite database file' },
+  db: { schema: text, default: './data/support.db', help: 'SQLite database file (short for --store sqlite:PATH)' },
+  store: { schema: text.refine(isStoreUrl, 'expected sqlite:PATH or a postgres:// URL').optional(), help: 'sqlite:PATH (the default, from --db) or postgres://... (several instances)' },
+  bus: { schema: z.enum(['local', 'postgres']).optional(), help: "'local' (the default with SQLite) or 'postgres' (the default with PostgreSQL)" },
+  pgSchema: { schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,54}$/, 'expected a schema name (letters, digits, _)'), default: 'public', help: 'PostgreSQL schema of the tables' },
+  instanceLeaseSeconds: { schema: count(2, 3600), default: '10', help: 'an instance silent this long is taken for dead (PostgreSQL)' },
   maxMessageBytes: { schema: count(1), default: '8192', help: 'largest message text, in UTF-8 bytes' },
   maxHistoryBytes: { schema: count(1), default: '2097152', help: "largest encoded history of a session" },
   maxHistoryEntries: { schema: count(1), default: '10000', help: 'most entries in the history of a session' },
@@ -107,10 +120,12 @@ type OptionName = keyof typeof options;
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
   const flags = parseFlags(argv);
   const raw: Record<string, unknown> = {};
+  const given = new Set<OptionName>();
   for (const name of Object.keys(options) as OptionName[]) {
     const option: Option = options[name];
     const fromFlag = flags.get(name);
     const fromEnv = env[envName(name)];
+    if (fromFlag !== undefined || fromEnv !== undefined) given.add(name);
     const source = fromFlag !== undefined ? `--${flagName(name)}` : fromEnv !== undefined ? envName(name) : undefined;
     const value = fromFlag ?? fromEnv ?? option.default;
     const parsed = option.schema.safeParse(value);
@@ -120,9 +135,38 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     }
     raw[name] = parsed.data;
   }
-  const config = raw as Config;
+  const config = resolveStore(raw as Config, given);
   checkCombinations(config);
   return Object.freeze(config);
+}
+
+/**
+ * SPEC §8: `--store` names the store (`--db PATH` is short for `--store sqlite:PATH`), and the bus
+ * follows it unless given. The options that only mean something together are checked here.
+ */
+function resolveStore(config: Config, given: ReadonlySet<OptionName>): Config {
+  const store = config.store ?? `sqlite:${config.db}`;
+  const sqlitePath = store.startsWith('sqlite:') ? store.slice('sqlite:'.length) : undefined;
+  if (given.has('db') && given.has('store') && sqlitePath !== config.db) {
+    throw new ConfigError(`--db ${config.db} and --store ${sqlitePath === undefined ? 'postgres://…' : store} name different stores; give one of them`);
+  }
+  if (sqlitePath !== undefined) {
+    if (config.bus === 'postgres') throw new ConfigError('--bus postgres needs a PostgreSQL --store (SQLite serves one process: its bus is local)');
+    const postgresOnly = (['pgSchema', 'instanceLeaseSeconds'] as const).find((name) => given.has(name));
+    if (postgresOnly) throw new ConfigError(`--${flagName(postgresOnly)} needs a PostgreSQL --store`);
+    return { ...config, store, db: sqlitePath, bus: 'local' };
+  }
+  return { ...config, store, bus: config.bus ?? 'postgres' };
+}
+
+function isStoreUrl(value: string): boolean {
+  if (value.startsWith('sqlite:')) return value.length > 'sqlite:'.length;
+  if (!/^postgres(ql)?:\/\//.test(value)) return false;
+  try {
+    return new URL(value).hostname !== '' || new URL(value).searchParams.has('host');
+  } catch {
+    return false;
+  }
 }
 
 /** Rules across options; each message names the flags involved. */

@@ -51,12 +51,15 @@ export class AgentConversation {
 
   /**
    * The stream has ended, however it ended: leave as `leave` does. Safe to call twice. When the
-   * server is stopping, the session is not put back in the queue here: the next start queues every
-   * attended session behind the awaiting ones in order of creation (SPEC §2), as after a crash.
+   * server is stopping, the stream only stops listening: its attachment goes with the server's
+   * (the sessions of its agents then rejoin the queue in order of creation, SPEC §2: at the next
+   * start on SQLite, as its lease is released on PostgreSQL).
    */
   async close(serverStopping = false): Promise<void> {
     this.closed = true;
-    await this.detach(!serverStopping);
+    if (!serverStopping) return this.detach(true);
+    this.connection?.unsubscribe();
+    this.connection = undefined;
   }
 
   private async takeFromQueue(): Promise<string> {

@@ -5,15 +5,22 @@ import type { HealthService } from './health-service';
 
 /** How long live calls get to receive their UNAVAILABLE status before connections are cut. */
 const SHUTDOWN_GRACE_MS = 3000;
+/** How long the ended streams' cleanups (detaching, recording presence) get before the store closes. */
+const CLEANUP_GRACE_MS = 2000;
 
 /** What a shutdown stops, in order. */
 export type ShutdownParts = Readonly<{
   server: grpc.Server;
   health: HealthService;
   liveCalls: ReadonlySet<CallStream<unknown>>;
+  /** Cleanups of ended streams under way: the store is closed after them. */
+  closing: ReadonlySet<Promise<void>>;
   stopTimers: () => void;
-  /** Commits what is pending (what still waits for another connection's lock fails), closes the database, lets go of its lock. */
-  closeStore: () => void;
+  /**
+   * Commits what is pending (what still waits for another connection's lock fails), releases what
+   * this instance holds (its lease, on PostgreSQL), closes the database (and lets go of its lock).
+   */
+  closeStore: () => Promise<void>;
   logger: Logger;
 }>;
 
@@ -30,7 +37,7 @@ export function gracefulShutdown(parts: ShutdownParts, onStart: () => void): () 
   };
 }
 
-async function stop({ server, health, liveCalls, stopTimers, closeStore, logger }: ShutdownParts): Promise<void> {
+async function stop({ server, health, liveCalls, closing, stopTimers, closeStore, logger }: ShutdownParts): Promise<void> {
   health.stopServing();
   stopTimers();
   const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve())); // refuses new calls
@@ -40,6 +47,7 @@ async function stop({ server, health, liveCalls, stopTimers, closeStore, logger 
   server.forceShutdown();
   // Let the streams cut just now detach (grpc-js reports them on the next ticks) before the last commit.
   await new Promise((resolve) => setImmediate(resolve));
-  closeStore();
+  await Promise.race([Promise.allSettled([...closing]), new Promise((resolve) => setTimeout(resolve, CLEANUP_GRACE_MS).unref())]);
+  await closeStore();
   logger.info('stopped');
 }

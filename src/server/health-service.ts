@@ -15,6 +15,7 @@ export class HealthService {
     ['Support', 'SERVING'],
   ]);
   private readonly watches = new Set<{ service: string; call: WatchCall }>();
+  private stopped = false;
 
   addToServer(server: Server): void {
     server.addService(healthServiceDefinition, {
@@ -36,8 +37,17 @@ export class HealthService {
     });
   }
 
+  /** While the database is unreachable (SPEC §8) the services are NOT_SERVING, and SERVING again after; watchers are told. */
+  setServing(serving: boolean): void {
+    if (this.stopped) return;
+    const status: ServingStatus = serving ? 'SERVING' : 'NOT_SERVING';
+    for (const service of this.statuses.keys()) this.statuses.set(service, status);
+    for (const { service, call } of this.watches) if (this.statuses.has(service)) call.write({ status });
+  }
+
   /** Shutdown: every service turns NOT_SERVING, watchers are told, then their streams end with UNAVAILABLE. */
   stopServing(): void {
+    this.stopped = true;
     for (const service of this.statuses.keys()) this.statuses.set(service, 'NOT_SERVING');
     for (const { service, call } of this.watches) {
       if (this.statuses.has(service)) call.write({ status: 'NOT_SERVING' });

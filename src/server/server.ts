@@ -3,12 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import { createAuthenticator } from '../auth/create-authenticator';
 import type { Authenticator } from '../auth/identity';
 import type { Config } from '../config/config';
-import { InProcessEventBus } from '../bus/in-process-event-bus';
-import { InProcessAttachments } from '../attachments/in-process-attachments';
 import type { ChatContext } from '../domain/chat-context';
 import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
-import { SqliteSessionStore } from '../storage/sqlite-session-store';
 import { createAgentHandler } from '../transport/agent-handler';
 import { createCustomerHandler } from '../transport/customer-handler';
 import { EncodedHistoryCache } from '../transport/encoded-history-cache';
@@ -26,7 +23,7 @@ import { HealthService } from './health-service';
 import { startIdleSweeper } from './idle-sweeper';
 import { limitConnections } from './connection-limit';
 import { keepRepeatedHeaders } from './repeated-headers';
-import { openStore } from './open-store';
+import { openChatBackend, type ChatBackend } from './chat-backend';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { logSecurity } from './log-security';
@@ -70,15 +67,21 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   // Key and certificate files first: a bad one must stop start-up before the database is touched.
   const authenticator = createAuthenticator(config);
   const transport = loadServerTransport(config);
-  const { store, closeStore } = await openStore(config, logger);
-
-  const bus = new InProcessEventBus((error, sessionId) =>
-    logger.error('a live stream failed to take an event', { session: sessionId, error: error instanceof Error ? error.stack : String(error) }),
-  );
-  const attachments = new InProcessAttachments(store);
-  const chat = chatContext(store, bus, attachments, config, logger);
+  const instanceId = randomBytes(6).toString('base64url');
+  let endAllStreams = (_why: string) => {};
+  const backend = await openChatBackend(config, logger, instanceId, {
+    onLeaseLost: () => {
+      logger.error('this instance was taken for dead (its lease lapsed): its streams end, and it starts again', { instance: instanceId });
+      endAllStreams('this server was out of touch with the others; resume the session');
+    },
+  });
+  const { bus, attachments } = backend;
+  const chat = chatContext(backend, config, logger);
   let isStopping = false;
-  const env = callEnvironment(config, tuning, authenticator, logger, () => isStopping);
+  const env = callEnvironment(config, tuning, authenticator, logger, instanceId, () => isStopping);
+  endAllStreams = (why) => {
+    for (const call of [...env.liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: why });
+  };
   const server = new grpc.Server(serverOptions(config));
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
   const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
@@ -88,14 +91,19 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     keepRepeatedHeaders(server);
     limitConnections(server, config.maxConnections);
   } catch (err) {
-    closeStore();
+    server.forceShutdown();
+    await backend.close();
     throw err;
   }
   const stopIdleSweeper = startIdleSweeper(chat, config.idleTimeoutSeconds * 1000, logger);
   logSecurity(config, transport, logger);
-  logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind });
+  backend.watchDatabase((reachable) => {
+    logger.warn(reachable ? 'the database answers again' : 'the database does not answer: health is NOT_SERVING', {});
+    health.setServing(reachable);
+  });
+  logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind, ...backend.description });
 
-  const parts = { server, health, liveCalls: env.liveCalls, stopTimers: stopIdleSweeper, closeStore, logger };
+  const parts = { server, health, liveCalls: env.liveCalls, closing: env.closing, stopTimers: stopIdleSweeper, closeStore: backend.close, logger };
   const liveState = () => ({
     calls: env.liveCalls.size,
     subscribedSessions: bus.subscribedSessionCount,
@@ -106,7 +114,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   return { host: config.host, port, shutdown: gracefulShutdown(parts, () => (isStopping = true)), liveState };
 }
 
-function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Authenticator, logger: Logger, isStopping: () => boolean): CallEnvironment {
+function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Authenticator, logger: Logger, instanceId: string, isStopping: () => boolean): CallEnvironment {
   // A few full histories' worth of bytes per stream, beside --stream-queue responses.
   const limits = { responses: config.streamQueue, bytes: 4 * config.maxHistoryBytes, resetAfterEndMs: tuning.resetAfterEndMs };
   return {
@@ -118,7 +126,8 @@ function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Au
     joins: new JoinRateLimiter(config.maxJoinsPerMinute),
     snapshots: new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(ENCODED_HISTORY_CACHE_BYTES)),
     liveCalls: new Set(),
-    newStreamId: streamIdsOf(randomBytes(6).toString('base64url')),
+    closing: new Set(),
+    newStreamId: streamIdsOf(instanceId),
     isStopping,
   };
 }
@@ -129,7 +138,7 @@ function streamIdsOf(instanceId: string): () => string {
   return () => `${instanceId}.${++last}`;
 }
 
-function chatContext(store: SqliteSessionStore, bus: InProcessEventBus, attachments: InProcessAttachments, config: Config, logger: Logger): ChatContext {
+function chatContext({ store, bus, attachments }: ChatBackend, config: Config, logger: Logger): ChatContext {
   return {
     store,
     bus,

@@ -21,6 +21,8 @@ export type CallEnvironment = Readonly<{
   joins: JoinRateLimiter;
   snapshots: SnapshotEncoder;
   liveCalls: Set<CallStream<unknown>>;
+  /** The cleanups of ended streams still under way (shutdown waits for them before closing the store). */
+  closing: Set<Promise<void>>;
   /** A new stream id, unique over the deployment. */
   newStreamId: () => StreamId;
   /** True once the server has begun to shut down. */

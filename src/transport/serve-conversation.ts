@@ -42,11 +42,13 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
       });
       reportSession(() => conversation.lastSessionId);
       stream.signal.addEventListener('abort', () => {
-        conversation.close(env.isStopping()).catch((err: unknown) => {
+        const closed = conversation.close(env.isStopping()).catch((err: unknown) => {
           // A stream that outlives the store's last commit at shutdown cannot record its detach: expected.
           if (err instanceof ChatError && err.kind === 'unavailable') return;
           env.logger.error('detaching a stream failed', { user: identity.userId, error: err instanceof Error ? err.stack : String(err) });
         });
+        env.closing.add(closed);
+        void closed.finally(() => env.closing.delete(closed));
       });
       const join = () => env.joins.take(identity.userId);
       const throttle = new RequestThrottle(env.requestRate);

@@ -6,6 +6,10 @@ describe('parseConfig', () => {
       host: '127.0.0.1',
       port: 12345,
       db: './data/support.db',
+      store: 'sqlite:./data/support.db',
+      bus: 'local',
+      pgSchema: 'public',
+      instanceLeaseSeconds: 10,
       maxMessageBytes: 8192,
       maxHistoryBytes: 2097152,
       maxHistoryEntries: 10000,
@@ -74,6 +78,29 @@ describe('parseConfig', () => {
   test('jwt mode takes exactly one key source, and its options', () => {
     const config = parseConfig(['--auth', 'jwt', '--jwt-public-key-file', 'k.pem', '--jwt-issuer', 'https://id.example', '--jwt-audience', 'chat', '--jwt-role-claim', 'support_role', '--host', '0.0.0.0'], {});
     expect(config).toMatchObject({ auth: 'jwt', jwtPublicKeyFile: 'k.pem', jwtIssuer: 'https://id.example', jwtAudience: 'chat', jwtRoleClaim: 'support_role', host: '0.0.0.0' });
+  });
+
+  test('--store picks the store; --db is short for --store sqlite:PATH; the bus follows the store (SPEC §8)', () => {
+    expect(parseConfig(['--db', 'x.db'], {})).toMatchObject({ store: 'sqlite:x.db', db: 'x.db', bus: 'local' });
+    expect(parseConfig(['--store', 'sqlite:y.db'], {})).toMatchObject({ store: 'sqlite:y.db', db: 'y.db', bus: 'local' });
+    expect(parseConfig(['--store', 'sqlite:y.db', '--db', 'y.db'], {})).toMatchObject({ db: 'y.db' });
+    const pg = parseConfig(['--store', 'postgres://db.example:5432/chat', '--pg-schema', 'support', '--instance-lease-seconds', '5'], {});
+    expect(pg).toMatchObject({ store: 'postgres://db.example:5432/chat', bus: 'postgres', pgSchema: 'support', instanceLeaseSeconds: 5 });
+    expect(parseConfig([], { SUPPORT_STORE: 'postgresql://localhost/chat', SUPPORT_BUS: 'local' })).toMatchObject({ bus: 'local' });
+  });
+
+  test.each([
+    [['--store', 'postgres://h/db', '--db', 'x.db'], /--db x.db and --store postgres/],
+    [['--store', 'sqlite:a.db', '--db', 'b.db'], /--db b.db and --store sqlite:a.db name different stores/],
+    [['--bus', 'postgres'], /--bus postgres needs a PostgreSQL --store/],
+    [['--pg-schema', 's'], /--pg-schema needs a PostgreSQL --store/],
+    [['--instance-lease-seconds', '5'], /--instance-lease-seconds needs a PostgreSQL --store/],
+    [['--store', 'mysql://h/db'], /--store/],
+    [['--store', 'sqlite:'], /--store/],
+    [['--store', 'postgres://h/db', '--pg-schema', 'bad-name'], /--pg-schema/],
+    [['--store', 'postgres://h/db', '--bus', 'redis'], /--bus/],
+  ])('the store combination %j is refused: %s', (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(message);
   });
 
   test('jwt mode needs an audience, unless any audience is allowed explicitly', () => {

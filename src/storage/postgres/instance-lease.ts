@@ -25,10 +25,7 @@ export class InstanceLease {
 
   /** Registers the instance and starts renewing its lease and sweeping dead ones. */
   async start(): Promise<void> {
-    await this.pool.query(
-      "INSERT INTO instances (id, host, pid, started_at, lease_expires_at) VALUES ($1, $2, $3, now(), now() + $4 * interval '1 second')",
-      [this.instanceId, os.hostname(), process.pid, this.leaseSeconds],
-    );
+    await this.register();
     const every = (ms: number, work: () => Promise<unknown>) => {
       const timer = setInterval(() => void work().catch(this.reportError), ms);
       timer.unref();
@@ -50,12 +47,22 @@ export class InstanceLease {
     this.timers = [];
   }
 
+  private async register(): Promise<void> {
+    await this.pool.query(
+      "INSERT INTO instances (id, host, pid, started_at, lease_expires_at) VALUES ($1, $2, $3, now(), now() + $4 * interval '1 second')",
+      [this.instanceId, os.hostname(), process.pid, this.leaseSeconds],
+    );
+  }
+
+  /** Renews the lease; one found released (this instance was taken for dead) is reported, then taken again. */
   private async renew(): Promise<void> {
     const { rowCount } = await this.pool.query("UPDATE instances SET lease_expires_at = now() + $2 * interval '1 second' WHERE id = $1", [
       this.instanceId,
       this.leaseSeconds,
     ]);
-    if (rowCount === 0) this.onLost();
+    if (rowCount !== 0) return;
+    this.onLost();
+    await this.register();
   }
 
   /** Releases every instance whose lease has expired; how many. */

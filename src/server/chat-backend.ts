@@ -1,0 +1,105 @@
+import type pg from 'pg';
+import { InProcessAttachments } from '../attachments/in-process-attachments';
+import { PostgresAttachments } from '../attachments/postgres-attachments';
+import { InProcessEventBus } from '../bus/in-process-event-bus';
+import { PostgresEventBus } from '../bus/postgres-event-bus';
+import type { Config } from '../config/config';
+import type { Attachments } from '../domain/attachments';
+import type { EventBus } from '../domain/event-bus';
+import type { SessionStore } from '../domain/session-store';
+import type { Logger } from '../log/logger';
+import { InstanceLease } from '../storage/postgres/instance-lease';
+import { PostgresChannel } from '../storage/postgres/postgres-channel';
+import { createPool, redactedUrl, type PostgresLocation } from '../storage/postgres/postgres-connection';
+import { migratePostgres } from '../storage/postgres/postgres-migrations';
+import { PostgresSessionStore } from '../storage/postgres/postgres-session-store';
+import { openStore } from './open-store';
+
+/** Connections of an instance's pool (its LISTEN connection aside). */
+const POSTGRES_POOL_SIZE = 8;
+/** How often an instance on PostgreSQL checks that the database answers (health). */
+const DATABASE_CHECK_MS = 1_000;
+
+/** The store, bus and attachments of one server process, for SQLite or PostgreSQL, and their lifecycle. */
+export type ChatBackend = Readonly<{
+  store: SessionStore;
+  bus: EventBus & { readonly subscribedSessionCount: number };
+  attachments: Attachments;
+  /** For the start line: which store and bus, without credentials. */
+  description: Readonly<Record<string, string>>;
+  /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
+  watchDatabase: (onChange: (reachable: boolean) => void) => void;
+  /** Releases what this instance holds (its lease), then closes the store. */
+  close: () => Promise<void>;
+}>;
+
+/** What the backend tells the server: this instance's lease was lost (its streams are no longer attached). */
+export type BackendEvents = Readonly<{ onLeaseLost: () => void }>;
+
+const errorText = (error: unknown) => (error instanceof Error ? error.stack ?? error.message : String(error));
+
+/** Opens the store that `config` names (SPEC §8), with the bus and attachments that go with it. */
+export function openChatBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents): Promise<ChatBackend> {
+  return config.store.startsWith('sqlite:') ? openSqliteBackend(config, logger) : openPostgresBackend(config, logger, instanceId, events);
+}
+
+async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBackend> {
+  const { store, closeStore } = await openStore(config, logger);
+  return {
+    store,
+    bus: new InProcessEventBus(listenerErrorLogger(logger)),
+    attachments: new InProcessAttachments(store),
+    description: { store: config.store, bus: 'local' },
+    watchDatabase: () => {},
+    close: async () => closeStore(),
+  };
+}
+
+async function openPostgresBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents): Promise<ChatBackend> {
+  const location: PostgresLocation = { url: config.store, schema: config.pgSchema };
+  const pool = createPool(location, POSTGRES_POOL_SIZE);
+  const reportError = (error: unknown) => logger.error('a database step failed', { error: errorText(error) });
+  try {
+    const migrations = await migratePostgres(pool, config.pgSchema);
+    logger.info('database ready', { store: redactedUrl(config.store), schema: config.pgSchema, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
+    const channel = new PostgresChannel(location, pool, reportError);
+    await channel.open();
+    const lease = new InstanceLease(pool, instanceId, config.instanceLeaseSeconds, events.onLeaseLost, reportError);
+    await lease.start();
+    let stopWatching = () => {};
+    const bus = config.bus === 'postgres' ? new PostgresEventBus(instanceId, pool, channel, reportError) : new InProcessEventBus(listenerErrorLogger(logger));
+    return {
+      store: new PostgresSessionStore(pool),
+      bus,
+      attachments: new PostgresAttachments(instanceId, pool, channel),
+      description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
+      watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
+      close: async () => {
+        stopWatching();
+        if (bus instanceof PostgresEventBus) bus.close();
+        await lease.release().catch(reportError);
+        await channel.close();
+        await pool.end();
+      },
+    };
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}
+
+/** Checks every second that the database answers and the channel listens; says when that changes. Returns a function that stops it. */
+function watchDatabase(pool: pg.Pool, channel: PostgresChannel, onChange: (reachable: boolean) => void): () => void {
+  let reachable = true;
+  const check = async () => {
+    const now = channel.live && (await pool.query('SELECT 1').then(() => true, () => false));
+    if (now !== reachable) onChange((reachable = now));
+  };
+  const timer = setInterval(() => void check(), DATABASE_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function listenerErrorLogger(logger: Logger) {
+  return (error: unknown, sessionId: string) => logger.error('a live stream failed to take an event', { session: sessionId, error: errorText(error) });
+}
