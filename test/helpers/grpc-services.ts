@@ -47,3 +47,18 @@ export function reflect(client: AnyClient, request: Record<string, unknown>): Pr
     call.write(request);
   });
 }
+
+/** Asks Health/Check for "" every 100 ms until it says `status`; fails after `timeoutMs` with the last answer. */
+export async function waitForHealth(address: string, status: string, timeoutMs: number): Promise<void> {
+  const client = healthClient(address);
+  let said = '';
+  try {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      said = await checkHealth(client, '').catch((err: grpc.ServiceError) => `error ${grpc.status[err.code]}`);
+      if (said === status) return;
+    }
+  } finally {
+    client.close();
+  }
+  throw new Error(`health of ${address} said ${said}, not ${status}, for ${timeoutMs} ms`);
+}

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { projectPath } from '../../project-files';
 import { loadMigrations, pendingMigrations, type Migration, type MigrationResult } from '../migration-files';
 import { quoteIdentifier } from './postgres-connection';
+import { withClient } from './postgres-queries';
 
 /** The project's `migrations/postgres/` folder. */
 export const postgresMigrationsDir = (): string => projectPath('migrations', 'postgres');
@@ -11,9 +12,8 @@ export const postgresMigrationsDir = (): string => projectPath('migrations', 'po
  * advisory lock of that schema: instances starting together on an empty database do not race
  * (one migrates, the others wait for it, then find nothing to do).
  */
-export async function migratePostgres(pool: pg.Pool, schema: string, migrations: readonly Migration[] = loadMigrations(postgresMigrationsDir())): Promise<MigrationResult> {
-  const client = await pool.connect();
-  try {
+export function migratePostgres(pool: pg.Pool, schema: string, migrations: readonly Migration[] = loadMigrations(postgresMigrationsDir())): Promise<MigrationResult> {
+  return withClient(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`support-migrations:${schema}`]);
     try {
       await client.query('BEGIN');
@@ -34,7 +34,5 @@ export async function migratePostgres(pool: pg.Pool, schema: string, migrations:
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`support-migrations:${schema}`]).catch(() => {});
     }
-  } finally {
-    client.release();
-  }
+  });
 }

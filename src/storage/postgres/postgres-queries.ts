@@ -19,20 +19,37 @@ export function toRecord(row: SessionRecordRow): SessionRecord {
   return { id: row.id, customerId: row.customer, state: row.state, lastSeq: Number(row.last_seq) };
 }
 
-/** Runs `work` in a transaction on one connection of `pool`: COMMIT if it returns, ROLLBACK if it throws. */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` on one connection of `pool`. While it is checked out, a connection's 'error' event
+ * (the database went away) would crash the process: it is listened to here, and the query under
+ * way fails instead. A connection that failed is not given back to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
+    return await work(client);
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
+}
+
+/** Runs `work` in a transaction on one connection of `pool`: COMMIT if it returns, ROLLBACK if it throws. */
+export function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  });
 }
 
 /** The error for a write that found no open session `id`: missing (`not-found`) or ended (`failed-precondition`). */

@@ -1,0 +1,136 @@
+import * as grpc from '@grpc/grpc-js';
+import type { SupportClient } from '../gen/support';
+import { AgentStream, connect, CustomerStream, describeAgentResponse, describeHistory } from './helpers/chat-client';
+import { waitForHealth } from './helpers/grpc-services';
+import { describeWithPostgres, freshSchema, POSTGRES_URL, type TestSchema } from './helpers/postgres';
+import { startDeployment, type TestDeployment } from './helpers/postgres-deployment';
+import { spawnServer, waitForListening, type ServerProcess } from './helpers/server-process';
+import { startCuttableProxy, type CuttableProxy } from './helpers/tcp-proxy';
+import { waitFor } from './helpers/wait';
+
+// SPEC §8: an instance that dies, and a database that goes away for a while.
+
+const LEASE_SECONDS = 2;
+let deployment: TestDeployment | undefined;
+let processes: ServerProcess[] = [];
+let clients: SupportClient[] = [];
+let proxy: CuttableProxy | undefined;
+let schema: TestSchema | undefined;
+
+afterEach(async () => {
+  clients.forEach((c) => c.close());
+  clients = [];
+  for (const p of processes) if (p.exitCode() === undefined) p.child.kill('SIGKILL');
+  await Promise.all(processes.map((p) => p.exited));
+  processes = [];
+  await deployment?.stop();
+  deployment = undefined;
+  await proxy?.close();
+  proxy = undefined;
+  await schema?.drop();
+  schema = undefined;
+});
+
+function client(address: string): SupportClient {
+  const c = connect(address, { ownConnection: true });
+  clients.push(c);
+  return c;
+}
+
+describeWithPostgres('faults of a deployment on PostgreSQL', () => {
+  test("kill -9 of an instance mid-flood: its customer resumes on another at once and finds every entry anyone received, no duplicate; its agent's session rejoins the queue after the lease", async () => {
+    deployment = await startDeployment(1, ['--max-messages-per-second', '0', '--instance-lease-seconds', String(LEASE_SECONDS)]);
+    const survivor = deployment.instances[0]!;
+    const doomed = spawnServer(['--port', '0', ...deployment.storeFlags, '--max-messages-per-second', '0', '--instance-lease-seconds', String(LEASE_SECONDS)]);
+    processes.push(doomed);
+    const doomedAddress = `127.0.0.1:${await waitForListening(doomed)}`;
+
+    // Session X: its customer on the doomed instance, its agent on the survivor. Session Y: the other way round.
+    const customerX = new CustomerStream(client(doomedAddress), 'joe');
+    const x = await customerX.init();
+    const agentX = new AgentStream(client(survivor.address), 'agent-x');
+    await agentX.accept(x.sessionId);
+    const customerY = new CustomerStream(client(survivor.address), 'ann');
+    const y = await customerY.init();
+    const agentY = new AgentStream(client(doomedAddress), 'agent-y');
+    await agentY.accept(y.sessionId);
+
+    for (let i = 0; i < 2000; i++) customerX.send(`flood ${i}`);
+    await waitFor(() => agentX.responses.length > 200, 20_000, 'the flood to be under way');
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    const diedAt = Date.now();
+
+    // The customer resumes on the survivor at once: its old stream cannot lock it out.
+    const resumed = new CustomerStream(client(survivor.address), 'joe');
+    const history = describeHistory(await resumed.init(x.sessionId));
+    expect(Date.now() - diedAt).toBeLessThan(1_000);
+    const received = agentX.responses.slice(1).map(describeAgentResponse);
+    expect(new Set(history).size).toBe(history.length); // each text once
+    expect(new Set(received).size).toBe(received.length);
+    expect(history.slice(0, received.length)).toEqual(received); // everything anyone received is there, in order
+    resumed.send('after the crash');
+    await waitFor(() => agentX.responses.some((r) => describeAgentResponse(r) === 'customer: after the crash'), 5_000, 'the chat to go on');
+
+    // Y's only agent died with the instance: once the lease has lapsed, Y is back in the queue.
+    let taken: string | undefined;
+    for (const deadline = Date.now() + (LEASE_SECONDS + 5) * 1000; taken === undefined && Date.now() < deadline; ) {
+      const agent = new AgentStream(client(survivor.address), 'agent-z');
+      agent.sendAccept();
+      const reply = await agent.next().catch(() => undefined);
+      if (reply?.resp?.$case === 'acceptedSession') taken = reply.resp.value.sessionId;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(taken).toBe(y.sessionId);
+    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(LEASE_SECONDS * 1000 - 500);
+  }, 60_000);
+
+  test('the database goes away under load: requests get UNAVAILABLE, health says NOT_SERVING, then both instances recover by themselves and nothing acknowledged is lost', async () => {
+    schema = await freshSchema();
+    const target = new URL(POSTGRES_URL);
+    proxy = await startCuttableProxy(target.hostname, Number(target.port || 5432));
+    target.host = `127.0.0.1:${proxy.port}`;
+    const instances = await Promise.all(
+      [0, 1].map(async () => {
+        const p = spawnServer(['--port', '0', '--store', target.toString(), '--pg-schema', schema!.schema, '--max-messages-per-second', '0']);
+        processes.push(p);
+        return `127.0.0.1:${await waitForListening(p)}`;
+      }),
+    );
+    const customer = new CustomerStream(client(instances[0]!), 'joe');
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(client(instances[1]!), 'agent-a');
+    await agent.accept(sessionId);
+    for (let i = 0; i < 50; i++) customer.send(`before ${i}`);
+    await waitFor(() => agent.responses.length === 51, 10_000, 'the messages before the outage');
+
+    // Writes in flight when the connections are cut, and more while the database is away.
+    for (let i = 0; i < 20; i++) customer.send(`at the cut ${i}`);
+    await proxy.cut();
+    expect(await customer.endCode(10_000)).toBe(grpc.status.UNAVAILABLE);
+    const attempts = Array.from({ length: 10 }, (_, i) => {
+      const stream = new CustomerStream(client(instances[i % 2]!), `customer-${i}`);
+      stream.sendInit();
+      stream.send('while the database is away');
+      return stream.endCode(10_000);
+    });
+    expect(new Set(await Promise.all(attempts))).toEqual(new Set([grpc.status.UNAVAILABLE]));
+    for (const address of instances) await waitForHealth(address, 'NOT_SERVING', 8_000);
+
+    await proxy.restore();
+    for (const address of instances) await waitForHealth(address, 'SERVING', 15_000);
+    // No restart: the same processes serve again; what was acknowledged before is all there.
+    expect(processes.every((p) => p.exitCode() === undefined)).toBe(true);
+    const again = new CustomerStream(client(instances[1]!), 'joe');
+    const history = describeHistory(await again.init(sessionId));
+    // What was acknowledged (delivered to the agent) is all there, and what was cut off is either committed, in order, or not at all.
+    const acknowledged = agent.responses.slice(1).map(describeAgentResponse);
+    expect(history.slice(0, acknowledged.length)).toEqual(acknowledged);
+    expect(history.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => `customer: before ${i}`));
+    expect(history.slice(50)).toEqual(Array.from({ length: history.length - 50 }, (_, i) => `customer: at the cut ${i}`));
+    const agentAgain = new AgentStream(client(instances[0]!), 'agent-b');
+    await agentAgain.accept(sessionId);
+    again.send('after the outage');
+    expect(describeAgentResponse(await agentAgain.next(10_000))).toBe('customer: after the outage');
+  }, 60_000);
+});
