@@ -1,15 +1,42 @@
-// The client library on a healthy connection: start, accept, chat, hang up, resume, and refusals.
+// The client library on a healthy connection: start, accept, chat, hang up, resume, and refusals;
+// against one server, and unchanged against a deployment of two instances on PostgreSQL (SPEC §8)
+// where every customer talks to one instance and every agent to the other.
 import { status } from '@grpc/grpc-js';
 import { AgentChat, ChatClientError, CustomerChat, type ChatEvent, type ChatOptions } from '../../src/client';
 import { ChatRecorder } from '../helpers/chat-recorder';
-import { startTestServer, type TestServer } from '../helpers/test-server';
+import { POSTGRES_MISSING } from '../helpers/postgres';
+import { startDeployment } from '../helpers/postgres-deployment';
+import { startTestServer } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
 
-let server: TestServer;
+/** Where customers and agents connect, with the flags given to every server. */
+type Deployment = Readonly<{ customerAddress: string; agentAddress: string; stop: () => Promise<void> }>;
+
+const deployments: [string, (flags: string[]) => Promise<Deployment>][] = [
+  [
+    'one server on SQLite',
+    async (flags) => {
+      const server = await startTestServer(flags);
+      return { customerAddress: server.address, agentAddress: server.address, stop: () => server.stop() };
+    },
+  ],
+];
+if (!POSTGRES_MISSING) {
+  deployments.push([
+    'two instances on PostgreSQL, customers on one and agents on the other',
+    async (flags) => {
+      const { instances, stop } = await startDeployment(2, flags);
+      return { customerAddress: instances[0]!.address, agentAddress: instances[1]!.address, stop };
+    },
+  ]);
+}
+
+describe.each(deployments)('%s', (_name, deploy) => {
+let server: Deployment;
 let chats: { close(): void }[];
 
 beforeEach(async () => {
-  server = await startTestServer();
+  server = await deploy([]);
   chats = [];
 });
 
@@ -18,18 +45,18 @@ afterEach(async () => {
   await server.stop();
 });
 
-function options(token: string): ChatOptions {
-  return { address: server.address, credentials: { token }, backoff: { initialMs: 20, maxMs: 200 } };
+function options(token: string, address: string): ChatOptions {
+  return { address, credentials: { token }, backoff: { initialMs: 20, maxMs: 200 } };
 }
 
 function customer(token: string): CustomerChat {
-  const chat = new CustomerChat(options(token));
+  const chat = new CustomerChat(options(token, server.customerAddress));
   chats.push(chat);
   return chat;
 }
 
 function agent(token: string): AgentChat {
-  const chat = new AgentChat(options(token));
+  const chat = new AgentChat(options(token, server.agentAddress));
   chats.push(chat);
   return chat;
 }
@@ -135,7 +162,7 @@ test('refusals: an empty queue, a foreign session, wrong role and bad text rejec
 test('a bearer token goes out as "authorization: Bearer <jwt>" (a demo-mode server refuses it)', async () => {
   const claims = Buffer.from(JSON.stringify({ sub: 'agent-007', role: 'agent' })).toString('base64url');
   const jwt = `eyJhbGciOiJIUzI1NiJ9.${claims}.c2lnbmF0dXJl`;
-  const bond = new AgentChat({ ...options('unused'), credentials: { bearer: jwt } });
+  const bond = new AgentChat({ ...options('unused', server.agentAddress), credentials: { bearer: jwt } });
   chats.push(bond);
   expect(bond.userId).toBe('agent-007');
   const bondSees = new ChatRecorder(bond);
@@ -147,7 +174,7 @@ test('a bearer token goes out as "authorization: Bearer <jwt>" (a demo-mode serv
 
 test('a message the server refuses is reported as rejected, and the chat reconnects and goes on', async () => {
   await server.stop();
-  server = await startTestServer(['--max-message-bytes', '16']);
+  server = await deploy(['--max-message-bytes', '16']);
   const joe = customer('joe'); // its own limit is the default 8192, so the server is the one to refuse
   const joeSees = new ChatRecorder(joe);
   const session = await joe.start();
@@ -164,4 +191,5 @@ test('a message the server refuses is reported as rejected, and the chat reconne
   expect(joeSees.rejected.map((r) => [r.text, status[r.error.code]])).toEqual([['this one is far too long for the server', 'INVALID_ARGUMENT']]);
   expect(smithSees.entries).toEqual(['joe: short one', 'joe: short two']);
   expect(joeSees.stateKinds()).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
+});
 });

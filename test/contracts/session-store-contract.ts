@@ -154,6 +154,15 @@ export function describeSessionStoreContract(name: string, make: () => Promise<S
       expect(await store.takeNextAwaiting()).toBeUndefined();
     });
 
+    test('a session waiting for an agent is taken from the queue while its customer is writing to it', async () => {
+      for (let round = 0; round < 10; round++) {
+        await store.createSession(`s${round}`, `customer-${round}`, at(round), 10);
+        const writing = Array.from({ length: 30 }, (_, i) => store.appendEntry(`s${round}`, draft(`m${i}`), at(round), BIG));
+        expect(await store.takeNextAwaiting()).toBe(`s${round}`);
+        await Promise.all(writing);
+      }
+    });
+
     test('a session whose last agent left goes to the end of the queue; an ended one does not return', async () => {
       await store.createSession('a', 'joe', at(1), 10);
       await store.createSession('b', 'ann', at(2), 10);

@@ -13,8 +13,8 @@ type EntryRow = { seq: string; date_ms: string; agent: string | null; text: stri
  * The PostgreSQL implementation of the storage port, shared by every instance of a deployment
  * (SPEC §8). Each method is one statement or one transaction; what one process ordered with its
  * single write queue on SQLite is ordered here by row locks: a session's row is locked by every
- * write to it (entries, end, queue), and the queue is taken with FOR UPDATE SKIP LOCKED, so two
- * instances never take the same session. Entries are committed in groups (append-batcher.ts).
+ * write to it (entries, end, queue), and takers of the queue are serialized by an advisory lock,
+ * so two instances never take the same session. Entries are committed in groups (append-batcher.ts).
  * An unreachable database is `unavailable`.
  */
 export class PostgresSessionStore implements SessionStore {
@@ -78,14 +78,27 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   takeNextAwaiting(): Promise<string | undefined> {
-    return unlessUnavailable(async () => {
-      const { rows } = await this.pool.query<{ id: string }>(
-        `UPDATE sessions SET awaiting_since = NULL WHERE pk = (
-           SELECT pk FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL ORDER BY awaiting_since, pk LIMIT 1 FOR UPDATE SKIP LOCKED
-         ) RETURNING id`,
-      );
-      return rows[0]?.id;
-    });
+    // Not FOR UPDATE SKIP LOCKED: a session's row is also locked by each of its entries' writes, so
+    // a taker would skip a waiting session whose customer is typing. Takers of every instance
+    // queue on an advisory lock instead (a take is one short transaction), and wait for such a
+    // row. A row that stopped waiting during that wait drops out of LIMIT 1: then look again.
+    return unlessUnavailable(() =>
+      inTransaction(this.pool, async (client) => {
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('support-queue:' || current_schema()))");
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const { rows } = await client.query<{ pk: string }>(
+            "SELECT pk FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL ORDER BY awaiting_since, pk LIMIT 1 FOR UPDATE",
+          );
+          if (rows[0]) {
+            const taken = await client.query<{ id: string }>('UPDATE sessions SET awaiting_since = NULL WHERE pk = $1 RETURNING id', [rows[0].pk]);
+            return taken.rows[0]!.id;
+          }
+          const { rowCount } = await client.query("SELECT 1 FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL LIMIT 1");
+          if (!rowCount) return undefined;
+        }
+        return undefined;
+      }),
+    );
   }
 
   markAttended(sessionId: string): Promise<SessionRecord> {
