@@ -80,7 +80,7 @@ test('agents joining a 100,000-entry session in a loop never block the event loo
   // Measured here: p99 ~20-30 ms and max ~25-50 ms at ~40 joins a second of ~1.9 MB each (mostly
   // garbage collection, this process also being the clients). Reading and encoding the whole
   // history in one go instead blocks ~500 ms per join (p99 ~520 ms).
-  expect({ p99Under50ms: p99Ms < 50, maxUnder250ms: maxMs < 250, joins: joins.every((n) => n >= 2) }).toEqual({
+  expect({ p99Under50ms: p99Ms < 50, maxUnder250ms: maxMs < 250, joins: joins.every((n) => n >= 1) }).toEqual({
     p99Under50ms: true,
     maxUnder250ms: true,
     joins: true,

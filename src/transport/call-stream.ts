@@ -146,6 +146,10 @@ export class CallStream<Req> implements BudgetHolder {
     return this.ending !== undefined;
   }
 
+  get stalledSince(): number | undefined {
+    return this.outbound.stalledSince;
+  }
+
   endForBudget(): void {
     this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the server holds too many responses for slow clients; resume the session to catch up' });
   }

@@ -22,6 +22,8 @@ export class OutboundQueue {
   private waitingForDrain = false;
   /** Once released, nothing of this call counts any more (late write callbacks are ignored). */
   private released = false;
+  /** See BudgetHolder.stalledSince. */
+  stalledSince: number | undefined;
 
   constructor(
     private readonly call: ServerDuplexStream<unknown, Uint8Array>,
@@ -41,6 +43,7 @@ export class OutboundQueue {
   /** Queues a response and writes what grpc-js takes now. The budget may end the stream meanwhile (see `drop`). */
   push(response: Uint8Array): void {
     if (this.released) return;
+    if (this.unsentBytes === 0) this.stalledSince = performance.now();
     this.queue.push(response);
     this.queuedBytes += response.length;
     this.budget.add(response.length);
@@ -60,6 +63,7 @@ export class OutboundQueue {
     this.queue.length = 0;
     this.budget.release(this.queuedBytes);
     this.queuedBytes = 0;
+    if (this.unsentBytes === 0) this.stalledSince = undefined;
   }
 
   /** The call is over (finished, or reset): nothing of it counts any more. Safe to call twice. */
@@ -70,6 +74,7 @@ export class OutboundQueue {
     this.budget.release(this.unsentBytes);
     this.queuedBytes = 0;
     this.transportBytes = 0;
+    this.stalledSince = undefined;
   }
 
   private flush(): void {
@@ -92,6 +97,7 @@ export class OutboundQueue {
       if (this.released) return;
       this.transportBytes -= response.length;
       this.budget.release(response.length);
+      this.stalledSince = this.unsentBytes === 0 ? undefined : performance.now(); // it moved
     });
   }
 }

@@ -4,6 +4,8 @@ import { OutboundBudget, type BudgetHolder } from '../../src/transport/outbound-
 class FakeStream implements BudgetHolder {
   ended = false;
   reset = false;
+  /** Stalled long ago unless a test says otherwise. */
+  stalledSince: number | undefined = -10_000;
   constructor(
     private readonly budget: OutboundBudget,
     readonly name: string,
@@ -38,6 +40,18 @@ describe('OutboundBudget', () => {
     const next = new FakeStream(budget, 'next', 20, 0); // 110: over
     expect([reader, big, middle, next].map((s) => s.ended)).toEqual([false, true, false, false]);
     expect(budget.bytes).toBe(60);
+  });
+
+  test('a reader being sent a large reply holds more than the stalled streams for a moment: they are ended before it', () => {
+    const budget = new OutboundBudget(100, () => 0);
+    const stalledSmall = new FakeStream(budget, 'stalled small', 30, 0);
+    const stalledTiny = new FakeStream(budget, 'stalled tiny', 20, 0);
+    const reader = new FakeStream(budget, 'reader', 0, 0);
+    reader.stalledSince = 0; // its bytes start moving now
+    reader.queued = 45;
+    budget.add(45); // 95
+    new FakeStream(budget, 'next', 10, 0).stalledSince = undefined; // 105: over
+    expect([stalledSmall.ended, stalledTiny.ended, reader.ended]).toEqual([true, false, false]);
   });
 
   test('when ended streams still hold transport bytes, they are reset, largest first', () => {
