@@ -104,7 +104,12 @@ describeWithPostgres('npm run migrate-store', () => {
 
   test('refuses a target that holds sessions, and writes nothing to it (exit 1)', async () => {
     const first = await writeSmallDatabase(path.join(dir, 'first.db'), 'cust-first');
-    const second = await writeSmallDatabase(path.join(dir, 'second.db'), 'cust-second');
+    // Its one session has key 2: it would not collide with the target's (key 1) if copied.
+    const second = await writeSmallDatabase(path.join(dir, 'second.db'), 'cust-gone', 'cust-second');
+    const db = new Database(second);
+    db.prepare("DELETE FROM entries WHERE session_pk = (SELECT pk FROM sessions WHERE customer = 'cust-gone')").run();
+    db.prepare("DELETE FROM sessions WHERE customer = 'cust-gone'").run();
+    db.close();
     expect((await runTool(moveArgs(first))).code).toBe(0);
     const before = await readPostgres();
 
