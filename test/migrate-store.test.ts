@@ -151,6 +151,19 @@ describeWithPostgres('npm run migrate-store', () => {
     expect(await schemaExists()).toBe(false);
   });
 
+  test("refuses a SQLite file that is not a support server's database (exit 1), and adds nothing to it or beside it", async () => {
+    const other = path.join(dir, 'other-app.db');
+    const db = new Database(other);
+    db.exec('CREATE TABLE notes (body TEXT)');
+    db.close();
+
+    const run = await runTool(moveArgs(other));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^migrate-store: refused: .*other-app\.db is not a support server's database/);
+    expect(withSqlite(other, (d) => d.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all())).toEqual([{ name: 'notes' }]);
+    expect(fs.readdirSync(dir)).toEqual(['other-app.db']);
+  });
+
   test('bad flags: one line naming the flag, exit 2, nothing touched; --help prints the usage', async () => {
     const dbFile = await writeSmallDatabase(path.join(dir, 'support.db'), 'cust-a');
     const missing = path.join(dir, 'missing', 'support.db');

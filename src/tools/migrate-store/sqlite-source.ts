@@ -41,8 +41,9 @@ export class SqliteSource {
     private readonly lock: ServerLock,
   ) {}
 
-  /** Takes the server lock of `file`; MoveRefusedError if a live server holds it. */
+  /** Takes the server lock of `file`; MoveRefusedError if a live server holds it, or if it is not a support server's database. */
   static async lock(file: string): Promise<SqliteSource> {
+    refuseForeignDatabase(file); // before the lock file is created beside it
     try {
       return new SqliteSource(file, await acquireServerLock(file));
     } catch (error) {
@@ -52,9 +53,8 @@ export class SqliteSource {
     }
   }
 
-  /** Opens the database and starts the snapshot; MoveRefusedError if it is not a support server's database. */
+  /** Opens the database and starts the snapshot. */
   open(): SourceCounts {
-    refuseForeignDatabase(this.file);
     const db = openDatabase({ file: this.file, sync: 'normal' }).db;
     this.db = db;
     db.exec('BEGIN'); // a read transaction: one snapshot from the first read to close()
@@ -99,10 +99,10 @@ export class SqliteSource {
 
 /**
  * Refuses a file that is not a support server's database (a wrong path to another program's
- * SQLite file), before openDatabase would add the support tables to it.
+ * SQLite file), before openDatabase would add the support tables to it. Only reads it.
  */
 function refuseForeignDatabase(file: string): void {
-  const db = new Database(file, { fileMustExist: true });
+  const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('schema_migrations', 'sessions', 'entries')").all();
     if (tables.length < 3) throw new MoveRefusedError(`${path.resolve(file)} is not a support server's database (it has no sessions, entries and schema_migrations tables)`);
