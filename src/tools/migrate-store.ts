@@ -40,7 +40,7 @@ function describeFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof MoveRefusedError) return `refused: ${message}`;
   if (isUnavailable(error) || (error instanceof Error && isUnavailable(error.cause))) return `failed: the target database does not answer (${message}); nothing was moved`;
-  return `failed: ${message}; nothing was moved (the copy is one transaction, rolled back)`;
+  return `failed: ${message}; nothing was moved (the copy is one transaction)`;
 }
 
 // Exits explicitly: a connection left open by a failure must not keep the process alive.

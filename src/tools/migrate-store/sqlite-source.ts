@@ -81,10 +81,9 @@ export class SqliteSource {
     return this.opened().prepare<[], EntryRow>('SELECT session_pk, seq, date_ms, agent, text FROM entries ORDER BY session_pk, seq').iterate();
   }
 
-  /** Ends the snapshot, closes the database, then lets go of the server lock. */
+  /** Closes the database (which ends the snapshot: nothing was written in it), then lets go of the server lock. */
   close(): void {
     try {
-      if (this.db?.inTransaction) this.db.exec('COMMIT');
       this.db?.close();
     } finally {
       this.lock.release();
