@@ -1,15 +1,17 @@
+/**
+ * `npm run migrate-store -- --from sqlite:PATH --to postgres://...`: moves a deployment from
+ * SQLite to PostgreSQL (SPEC §8, see move-store.ts). Progress on stdout; a refusal or failure is
+ * one line on stderr.
+ */
 import { isUnavailable } from '../storage/postgres/postgres-connection';
 import { MoveRefusedError } from './migrate-store/move-refused';
 import { moveStore } from './migrate-store/move-store';
 import { parseMigrateStoreOptions, usage, UsageError, type MigrateStoreOptions } from './migrate-store/options';
 import { isExistingFile } from './migrate-store/sqlite-source';
 
-/**
- * `npm run migrate-store -- --from sqlite:PATH --to postgres://...`: moves a deployment from
- * SQLite to PostgreSQL (SPEC §8). Exit 0 when copied, 1 when refused or failed (the target is
- * left without sessions), 2 for a bad flag.
- */
+/** Refused (database in use, target not empty) or failed: the target holds no session. */
 const EXIT_FAILED = 1;
+/** A bad, missing or repeated flag, or a --from that names no file: nothing touched. */
 const EXIT_USAGE = 2;
 
 async function main(argv: string[]): Promise<number> {
