@@ -9,7 +9,7 @@ import { moveStore } from './migrate-store/move-store';
 import { parseMigrateStoreOptions, usage, UsageError, type MigrateStoreOptions } from './migrate-store/options';
 import { isExistingFile } from './migrate-store/sqlite-source';
 
-/** Refused (database in use, target not empty) or failed: the target holds no session. */
+/** Refused (database in use, target not empty) or failed: nothing of the source is in the target. */
 const EXIT_FAILED = 1;
 /** A bad, missing or repeated flag, or a --from that names no file: nothing touched. */
 const EXIT_USAGE = 2;
