@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse, describeHistory } from './helpers/chat-client';
-import { describeWithPostgres } from './helpers/postgres';
+import { describeWithPostgres, POSTGRES_URL } from './helpers/postgres';
 import { startDeployment, type TestDeployment } from './helpers/postgres-deployment';
 import { waitFor } from './helpers/wait';
 
@@ -26,6 +26,25 @@ function clientOf(i: number): SupportClient {
 }
 
 describeWithPostgres('several instances on PostgreSQL', () => {
+  test('instances started together on an empty schema do not race: one migrates it, the others find it done, and all serve', async () => {
+    deployment = await startDeployment(4);
+    const applied = deployment.instances.map((i) => i.logs.find((l) => l.msg === 'database ready')?.migrations_applied);
+    expect(applied.filter((a) => a === '1')).toHaveLength(1);
+    expect(applied.filter((a) => a === '')).toHaveLength(3);
+    for (let i = 0; i < 4; i++) await new CustomerStream(clientOf(i), `customer-${i}`).init();
+  });
+
+  test("the start line names the store, schema and bus, and no log line holds the store's password", async () => {
+    const url = new URL(POSTGRES_URL);
+    url.password = 'a-distinctive-s3cret';
+    deployment = await startDeployment(1, [], undefined, url.toString());
+    const instance = deployment.instances[0]!;
+    await new CustomerStream(clientOf(0), 'joe').init();
+    const listening = instance.logs.find((l) => String(l.msg).startsWith('listening on'));
+    expect(listening).toMatchObject({ bus: 'postgres', pg_schema: deployment.schema.schema, store: expect.stringMatching(/^postgres:\/\/.*\*\*\*@127\.0\.0\.1:5432\/test$/) });
+    expect(JSON.stringify(instance.logs)).not.toContain('a-distinctive-s3cret');
+  });
+
   test('a customer on one instance and agents on the others: every entry once, in one order, to every party; the same history from every instance', async () => {
     deployment = await startDeployment(3, ['--max-messages-per-second', '0']);
     const customer = new CustomerStream(clientOf(0), 'joe');

@@ -62,6 +62,9 @@ const refusals: Record<string, (f: Record<string, string>) => Refusal> = {
     names: ['--jwt-audience', '--jwt-allow-any-audience'],
   }),
   '--jwt-secret-file with demo auth': (f) => ({ args: ['--jwt-secret-file', f.goodSecret!], names: ['--jwt-secret-file', '--auth jwt'] }),
+  // SPEC §8: combinations of the store options that cannot go together.
+  '--db with a --store that names PostgreSQL': () => ({ args: ['--store', 'postgres://127.0.0.1:5432/test'], names: ['--db', '--store'] }),
+  '--bus postgres with SQLite': () => ({ args: ['--bus', 'postgres'], names: ['--bus postgres'] }),
 };
 
 type Outcome = { server: ServerProcess; dataDir: string; refusal: Refusal; code: number | string };

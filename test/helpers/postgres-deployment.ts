@@ -22,10 +22,13 @@ export type TestDeployment = Readonly<{
   stop(): Promise<void>;
 }>;
 
-/** Starts `count` instances on a fresh schema, each with `flags` (command-line flags, as a user would pass them). */
-export async function startDeployment(count: number, flags: string[] = [], tuning?: ServerTuning): Promise<TestDeployment> {
+/**
+ * Starts `count` instances on a fresh schema, each with `flags` (command-line flags, as a user
+ * would pass them); `url` is the store's URL (by default the test PostgreSQL's).
+ */
+export async function startDeployment(count: number, flags: string[] = [], tuning?: ServerTuning, url?: string): Promise<TestDeployment> {
   const schema = await freshSchema();
-  const storeFlags = ['--store', schema.url, '--pg-schema', schema.schema];
+  const storeFlags = ['--store', url ?? schema.url, '--pg-schema', schema.schema];
   const instances: TestInstance[] = [];
   const addInstance = async (extra: string[] = []) => {
     const instance = await startInstance([...storeFlags, ...flags, ...extra], tuning);
