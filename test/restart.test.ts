@@ -214,10 +214,14 @@ test('an ended session stays ended after a restart, and the count of open sessio
   stillOverLimit.sendInit();
   expect(await stillOverLimit.endCode()).toBe(status.RESOURCE_EXHAUSTED);
 
-  // Ending one of the ten (after the restart) makes room for exactly one more.
+  // Ending one of the ten (after the restart) makes room for exactly one more. hang_up gets no
+  // reply; an agent's session_ended shows it was committed (SPEC §3: committed first, then told).
   const closer = new CustomerStream(client2, 'erin');
   await closer.init(open[0]);
+  const watcher = new AgentStream(client2, 'agent-watch');
+  await watcher.accept(open[0]);
   closer.hangUp();
+  expect((await watcher.next()).resp?.$case).toBe('sessionEnded');
   const fresh = new CustomerStream(client2, 'erin');
   const freshSession = await fresh.init();
   expect([ended.sessionId, ...open]).not.toContain(freshSession.sessionId);
