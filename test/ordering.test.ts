@@ -171,8 +171,6 @@ test('accept and resume while others send: reply history plus live pushes equal 
     // Each sender's entries in send order: the customer's are a prefix of what c1 sent, then all c2 sent.
     // (c1's messages after the takeover are lost with it; the customer resends nothing in this test.)
     const customerTexts = textsBy(history, 'customer');
-    expect(customerSent).toEqual([...sentOnC1, ...sentOnC2]);
-    expect(sentOnC2.length).toBeGreaterThan(0);
     const committedOnC1 = Math.max(0, customerTexts.length - sentOnC2.length);
     expect(customerTexts).toEqual([...sentOnC1.slice(0, committedOnC1), ...sentOnC2].map((t) => `customer: ${t}`));
     expect(textsBy(history, 'agent-a')).toEqual(agentSent.map((t) => `agent-a: ${t}`));

@@ -131,7 +131,7 @@ test('streams receiving messages at the moment of a restart end with UNAVAILABLE
   const received = liveAgentMessages(customer.responses);
   const history = (await historyViaNewAgent(newClient(), session.sessionId)).history.map(entryText);
   // Every message received is in the history, in the same order, as its first entries.
-  expect(received.length).toBeGreaterThanOrEqual(20);
+  expect(received).toHaveLength(customer.responses.length - 1); // after the session reply, nothing but the agent's messages
   expect(history.slice(0, received.length)).toEqual(received);
   expect(history).toEqual(Array.from({ length: history.length }, (_, i) => `agent-a: m-${i}`));
 });
@@ -254,8 +254,6 @@ test('entry dates in the history after a restart are identical to those received
     liveB.push(...liveEntries(await agentB.take(1)));
     await customer.take(2);
   }
-  expect(liveA).toHaveLength(16);
-  expect(liveB).toHaveLength(16);
 
   await restart([customer, agentA, agentB]);
   const history = (await historyViaNewAgent(newClient(), session.sessionId)).history;
