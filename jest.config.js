@@ -9,4 +9,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 30000,
+  // Builds dist/ first when it is older than its sources (the child-process suites run it).
+  globalSetup: '<rootDir>/test/global-setup.ts',
 };
