@@ -9,6 +9,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 30000,
-  // Checks that the PostgreSQL of the PostgreSQL suites answers (see test/global-setup.ts).
+  // Builds dist/ when it is older than its sources, and checks that PostgreSQL answers (test/global-setup.ts).
   globalSetup: '<rootDir>/test/global-setup.ts',
 };

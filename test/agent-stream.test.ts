@@ -105,13 +105,14 @@ describe('accept{session_id}', () => {
     const s2 = await c2.init();
     c2.send('pick me');
     const a = agent('agent-a');
-    // The message is committed before the accept is answered, or pushed right after it.
+    // The message is committed before the accept is answered, or pushed right after it: either way
+    // exactly once. A barrier message after the accept reply comes after any push of 'pick me'.
     const accepted = await a.accept(s2.sessionId);
     expect(accepted.sessionId).toBe(s2.sessionId);
     expect(accepted.customerName).toBe('c2');
-    const seen = [...describeHistory(accepted), ...a.unread().map(describeAgentResponse)];
-    if (seen.length === 0) seen.push(await nextDescribed(a));
-    expect(seen).toEqual(['customer: pick me']);
+    c2.send('barrier');
+    await waitFor(() => a.unread().some((r) => describeAgentResponse(r) === 'customer: barrier'), 5000, 'the barrier message');
+    expect([...describeHistory(accepted), ...a.unread().map(describeAgentResponse)]).toEqual(['customer: pick me', 'customer: barrier']);
 
     const next = await acceptFromQueue('agent-b');
     expect(next).toMatchObject({ sessionId: s1.sessionId });

@@ -81,16 +81,23 @@ describe('--max-open-sessions', () => {
   test('a customer can hold exactly the limit of open sessions; one more init fails with RESOURCE_EXHAUSTED until one ends', async () => {
     const c = await serve(['--max-open-sessions', '2']);
     const first = new CustomerStream(c, 'joe');
-    await first.init();
+    const { sessionId } = await first.init();
     await new CustomerStream(c, 'joe').init();
     const third = new CustomerStream(c, 'joe');
     third.sendInit();
     expect(await third.endCode()).toBe(status.RESOURCE_EXHAUSTED);
     await new CustomerStream(c, 'ann').init(); // the limit is per customer
 
+    // hang_up gets no reply; an agent's session_ended shows it was committed (SPEC §3: committed first, then told).
+    const watcher = new AgentStream(c, 'agent-watch');
+    await watcher.accept(sessionId);
     first.hangUp();
+    expect(describeAgentResponse(await watcher.next())).toBe('session ended');
     const after = new CustomerStream(c, 'joe');
     await after.init();
+    const fourth = new CustomerStream(c, 'joe');
+    fourth.sendInit();
+    expect(await fourth.endCode()).toBe(status.RESOURCE_EXHAUSTED); // exactly one place was freed
   });
 });
 

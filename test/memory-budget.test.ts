@@ -1,141 +1,90 @@
 import path from 'node:path';
 import type { SupportClient } from '../gen/support';
-import { AgentStream, CustomerStream } from './helpers/chat-client';
+import { AgentStream, connect, CustomerStream } from './helpers/chat-client';
 import { writeLargeSession } from './helpers/large-session';
-import { agentTexts, errorRecords, ownConnection, RssSampler, startServerProcess } from './helpers/robustness-monitor';
-import type { ServerProcess } from './helpers/server-process';
-import { makeTempDir, removeTempDir, startTestServer } from './helpers/test-server';
+import { agentTexts } from './helpers/robustness-monitor';
+import { makeTempDir, startTestServer, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
 // SPEC §6: the server's memory stays bounded whatever clients do, for the whole server and not
 // only per stream. Agents that join a 2 MiB session again and again and never read make the
 // server hold a 2 MiB reply each time; --max-buffered-bytes bounds all of it together.
+//
+// What is checked is what the budget bounds: the response bytes the server holds for clients
+// (its own count, sampled throughout), on a server in this process. The process's RSS cannot
+// tell: it also holds dropped replies V8 has not collected yet, and measured on a busy 2-core
+// machine it grew by 80-107 MB with the budget and 128-162 MB without, too close to tell apart.
+// (memory-budget-rss.test.ts bounds the built server's RSS under the same attack, with room for
+// that garbage; test/robustness.test.ts against a per-stream pile-up.)
 
-const BUDGET_MB = 32;
-/**
- * What the server may hold beside the budget: the encoded history cache (one 2 MiB session), the
- * attackers' connections, and above all replies dropped but not yet returned to the system (V8
- * collects once external memory has grown by about 64 MB, and malloc keeps some of what is freed).
- * Measured here, growth with the budget: 55-112 MB; with the server as it was before these limits:
- * 208-264 MB. (With only the budget off, the per-stream limits still bound each stream: 103-158
- * MB; the budget itself is checked exactly below, through what the server counts.)
- */
-const ALLOWANCE_MB = 96;
+const BUDGET_BYTES = 32 << 20;
 const ROUNDS = 6;
 const HISTORY_ENTRIES = 250; // x ~8 KB: just under the default 2 MiB history cap
 
-let dir: string;
-let server: ServerProcess | undefined;
+let server: TestServer | undefined;
 let clients: SupportClient[] = [];
-let rss: RssSampler | undefined;
-
-beforeEach(() => {
-  dir = makeTempDir('support-memory-');
-});
 
 afterEach(async () => {
-  rss?.stop();
   clients.forEach((c) => c.close());
   clients = [];
-  if (server && server.exitCode() === undefined) server.child.kill('SIGKILL');
-  await server?.exited;
+  await server?.stop();
   server = undefined;
-  removeTempDir(dir);
 });
 
 function connection(address: string): SupportClient {
-  const client = ownConnection(address);
+  const client = connect(address, { ownConnection: true });
   clients.push(client);
   return client;
 }
 
 test.each([20, 200])(
-  '%i agents that join a 2 MiB session over and over and never read: RSS grows by less than --max-buffered-bytes plus a constant, and a reader on the side gets every entry',
+  '%i agents that join a 2 MiB session over and over and never read: what the server holds for clients reaches --max-buffered-bytes and never passes it, and a reader on the side gets every entry',
   async (attackers) => {
-    const dbFile = path.join(dir, 'support.db');
-    const sessionId = await writeLargeSession(dbFile, 'joe', HISTORY_ENTRIES, (i) => `${i} ${'h'.repeat(8000)}`);
-    const started = await startServerProcess(dbFile, ['--max-buffered-bytes', String(BUDGET_MB << 20), '--max-messages-per-second', '0']);
-    server = started.server;
-    const { address } = started;
-    rss = new RssSampler(server.child.pid!, 20);
+    const dir = makeTempDir('support-memory-');
+    const sessionId = await writeLargeSession(path.join(dir, 'support.db'), 'joe', HISTORY_ENTRIES, (i) => `${i} ${'h'.repeat(8000)}`);
+    server = await startTestServer(['--max-buffered-bytes', String(BUDGET_BYTES), '--max-messages-per-second', '0'], dir);
+    const { address } = server;
+    let mostHeld = 0;
+    const sampler = setInterval(() => (mostHeld = Math.max(mostHeld, server!.liveState().bufferedBytes)), 2);
 
-    const customer = new CustomerStream(connection(address), 'joe');
-    await customer.init(sessionId);
-    const reader = new AgentStream(connection(address), 'agent-reader');
-    expect((await reader.accept(sessionId)).history).toHaveLength(HISTORY_ENTRIES);
-    customer.send('warm-up');
-    await waitFor(() => agentTexts(reader).includes('customer: warm-up'), 10_000, 'the warm-up message');
-    const baselineMb = Math.max(rss.sample(), rss.sample());
-    rss.peakMb = baselineMb;
+    try {
+      const customer = new CustomerStream(connection(address), 'joe');
+      await customer.init(sessionId);
+      const reader = new AgentStream(connection(address), 'agent-reader');
+      expect((await reader.accept(sessionId)).history).toHaveLength(HISTORY_ENTRIES);
 
-    // Each attacker, on a connection of its own, stops reading, then asks for the 2 MiB history
-    // again and again (10 agent ids: each within --max-streams-per-user).
-    const stalled = Array.from({ length: attackers }, (_, i) => {
-      const stream = new AgentStream(connection(address), `agent-attacker-${i % 10}`);
-      stream.call.pause();
-      for (let round = 0; round < ROUNDS; round++) {
-        stream.sendAccept(sessionId);
-        stream.leave();
+      // Each attacker, on a connection of its own, stops reading, then asks for the 2 MiB history
+      // again and again (10 agent ids: each within --max-streams-per-user).
+      const stalled = Array.from({ length: attackers }, (_, i) => {
+        const stream = new AgentStream(connection(address), `agent-attacker-${i % 10}`);
+        stream.call.pause();
+        for (let round = 0; round < ROUNDS; round++) {
+          stream.sendAccept(sessionId);
+          stream.leave();
+        }
+        return stream;
+      });
+
+      // Meanwhile the customer keeps talking, one message every 20 ms, and the reader must get them all.
+      const SIDE_MESSAGES = 150;
+      for (let i = 0; i < SIDE_MESSAGES; i++) {
+        customer.send(`side ${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      return stream;
-    });
+      await waitFor(() => agentTexts(reader).filter((t) => t.startsWith('customer: side ')).length === SIDE_MESSAGES, 30_000, 'the reader to get every side message');
+      // The attackers' requests were sent before the side messages; give the server a moment more
+      // to have handled all of them (an observation window: the most it held is what is measured).
+      const windowEnds = Date.now() + 1_000;
+      await waitFor(() => Date.now() > windowEnds, 5_000, 'the observation window');
+      if (process.env.ROBUSTNESS_REPORT) process.stderr.write(`[memory-budget] ${attackers} attackers: at most ${(mostHeld / 2 ** 20).toFixed(1)} MiB held\n`);
 
-    // Meanwhile the customer keeps talking, one message every 20 ms, and the reader must get them all.
-    const SIDE_MESSAGES = 150;
-    for (let i = 0; i < SIDE_MESSAGES; i++) {
-      customer.send(`side ${i}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(agentTexts(reader).filter((t) => t.startsWith('customer: side '))).toEqual(Array.from({ length: SIDE_MESSAGES }, (_, i) => `customer: side ${i}`));
+      expect({ reachedHalfTheBudget: mostHeld >= BUDGET_BYTES / 2, withinBudget: mostHeld <= BUDGET_BYTES }).toEqual({ reachedHalfTheBudget: true, withinBudget: true });
+      expect(server.logs.filter((r) => r.level === 'error')).toEqual([]);
+      stalled.forEach((s) => s.cancel());
+    } finally {
+      clearInterval(sampler);
     }
-    await waitFor(() => agentTexts(reader).filter((t) => t.startsWith('customer: side ')).length === SIDE_MESSAGES, 30_000, 'the reader to get every side message');
-    // The attackers' requests were sent before the side messages; give the server a moment more
-    // to have handled all of them (an observation window: the RSS peak is what is measured).
-    const windowEnds = Date.now() + 4_000;
-    await waitFor(() => Date.now() > windowEnds, 20_000, 'the observation window');
-    const growthMb = rss.peakMb - baselineMb;
-    if (process.env.ROBUSTNESS_REPORT) process.stderr.write(`[memory-budget] ${attackers} attackers: ${Math.round(baselineMb)} -> ${Math.round(rss.peakMb)} MB\n`);
-
-    expect(agentTexts(reader).filter((t) => t.startsWith('customer: side '))).toEqual(Array.from({ length: SIDE_MESSAGES }, (_, i) => `customer: side ${i}`));
-    expect({ growthUnderBound: growthMb < BUDGET_MB + ALLOWANCE_MB ? 'yes' : `${Math.round(growthMb)} MB`, serverUp: server.exitCode() === undefined }).toEqual({
-      growthUnderBound: 'yes',
-      serverUp: true,
-    });
-    expect(errorRecords(server).filter((r) => r.level === 'error')).toEqual([]);
-    stalled.forEach((s) => s.cancel());
   },
   90_000,
 );
-
-test('what the server holds for clients never passes --max-buffered-bytes, counted on every turn of the event loop while 40 agents that never read join a 2 MiB session; a reader joining meanwhile is served', async () => {
-  const budget = 8 << 20;
-  const dbFile = path.join(dir, 'support.db');
-  const sessionId = await writeLargeSession(dbFile, 'joe', HISTORY_ENTRIES, (i) => `${i} ${'h'.repeat(8000)}`);
-  const server = await startTestServer(['--max-buffered-bytes', String(budget), '--max-messages-per-second', '0'], dir);
-  let most = 0;
-  const watch = setInterval(() => (most = Math.max(most, server.liveState().bufferedBytes)), 0);
-  try {
-    const stalled = Array.from({ length: 40 }, (_, i) => {
-      const stream = new AgentStream(connection(server.address), `agent-attacker-${i % 10}`);
-      stream.call.pause();
-      for (let round = 0; round < ROUNDS; round++) {
-        stream.sendAccept(sessionId);
-        stream.leave();
-      }
-      return stream;
-    });
-    // Every attacker's first join was served (it holds a reply, or was cut for the budget's sake).
-    await waitFor(() => server.logs.filter((l) => l.msg === 'stream started' && String(l.user).startsWith('agent-attacker')).length === 40, 10_000, 'every attacker to start');
-    const served = Date.now() + 2_000;
-    await waitFor(() => Date.now() > served, 5_000, 'an observation window');
-    expect(most).toBeGreaterThan(budget / 2); // the attack did fill it
-    // A reader joining now is sent 2 MiB too, as much as an attacker holds; the stalled ones go first.
-    const reader = new AgentStream(connection(server.address), 'agent-reader');
-    expect((await reader.accept(sessionId)).history).toHaveLength(HISTORY_ENTRIES);
-    expect(most).toBeLessThanOrEqual(budget);
-    stalled.forEach((s) => s.cancel());
-  } finally {
-    clearInterval(watch);
-    clients.forEach((c) => c.close());
-    clients = [];
-    await server.stop();
-  }
-}, 60_000);

@@ -38,15 +38,16 @@ import { waitFor } from './helpers/wait';
 const { status } = grpc;
 
 /**
- * RSS bound for the slow-consumer tests. Measured here: ~72 MB idle, 127-131 MB peak while 3000
- * messages of 1-4 KB go to one reading and one stalled agent (the same on a loaded 2-core machine).
- * What the server may legitimately hold for the stalled agent is small next to that: its queue
- * (--stream-queue 1024 responses of at most 4 KB, ~4 MB) and its transport (a 64 KB HTTP/2 window,
- * grpc-js's 16-message write buffer). 250 MB is ~2x the measured peak, headroom for GC timing on a
- * busy machine, yet well below what a server holding per-client copies of everything would reach
- * (the snapshot test below: >500 MB).
+ * RSS bounds are ratios to a baseline the same test measures just before its load, in the same
+ * process: what the allocator and V8 keep at rest differs between machines and Node versions, and
+ * a ratio follows it. Measured here for the slow-consumer tests: ~75 MB before the load, 124-131 MB
+ * peak while 3000 messages of 1-4 KB go to one reading and one stalled agent (1.7x). What the server
+ * may legitimately hold for the stalled agent is small next to that: its queue (--stream-queue 1024
+ * responses of at most 4 KB, ~4 MB) and its transport (a 64 KB HTTP/2 window, grpc-js's 16-message
+ * write buffer). 3x leaves room for GC timing on a busy machine, yet a server holding a copy of a
+ * 2 MiB history per request (the snapshot test below) passes it after ~80 of its 200 rounds.
  */
-const SLOW_CONSUMER_RSS_BOUND_MB = 250;
+const SLOW_CONSUMER_RSS_RATIO = 3;
 
 let dir: string;
 let servers: ServerProcess[] = [];
@@ -138,6 +139,7 @@ describe('slow consumer', () => {
     expect(new Set(['joe', 'agent-stalled', 'agent-reader'].map(peerOf)).size).toBe(3);
     const readerGot = () => reader.responses.length - 1; // after the accepted session
 
+    const baselineMb = rss.sample();
     const startedAt = Date.now();
     let sent = 0;
     for (; sent < total; sent++) {
@@ -155,7 +157,8 @@ describe('slow consumer', () => {
     const stalledEnd = await stalled.ended(35_000).then(statusName, (err: Error) => err.message);
     rss.stop();
     const peak = Math.round(rss.peakMb);
-    measured(`slow consumer (pace ${pace ?? 'none'})`, { peakMb: peak, readerDoneMs, readerGot: readerGot(), stalledGot: stalled.responses.length, stalledEnd });
+    const ratio = rss.peakMb / baselineMb;
+    measured(`slow consumer (pace ${pace ?? 'none'})`, { baselineMb: Math.round(baselineMb), peakMb: peak, readerDoneMs, readerGot: readerGot(), stalledGot: stalled.responses.length, stalledEnd });
 
     // The customer is unaffected: it still sends, and the reader (if still there) gets it.
     customer.send('after the cut');
@@ -174,7 +177,7 @@ describe('slow consumer', () => {
           // ended before it was served everything, so the queue did its job
           complete: agentTexts(stalled).length < total ? 'cut before the end' : 'served in full',
         },
-        peakRss: peak < SLOW_CONSUMER_RSS_BOUND_MB ? `under ${SLOW_CONSUMER_RSS_BOUND_MB} MB` : `${peak} MB`,
+        peakRss: ratio < SLOW_CONSUMER_RSS_RATIO ? `under ${SLOW_CONSUMER_RSS_RATIO}x the baseline` : `${ratio.toFixed(1)}x the baseline (${peak} MB)`,
         serverUp: server.exitCode() === undefined,
       },
     };
@@ -184,17 +187,17 @@ describe('slow consumer', () => {
     reader: { received: total, inOrderExactlyOnce: true, complete: true, status: 'still open' },
     customer: 'still open',
     stalled: { status: 'RESOURCE_EXHAUSTED', received: expect.any(Number), inOrderExactlyOnce: true, complete: 'cut before the end' },
-    peakRss: `under ${SLOW_CONSUMER_RSS_BOUND_MB} MB`,
+    peakRss: `under ${SLOW_CONSUMER_RSS_RATIO}x the baseline`,
     serverUp: true,
   });
 
-  test('a customer bursting 3000 messages of 1-4 KB: the stalled agent is cut with RESOURCE_EXHAUSTED, the reading agent gets every message exactly once, the customer is unaffected, RSS stays under 250 MB', async () => {
+  test('a customer bursting 3000 messages of 1-4 KB: the stalled agent is cut with RESOURCE_EXHAUSTED, the reading agent gets every message exactly once, the customer is unaffected, peak RSS stays under 3x its baseline', async () => {
     const { outcome, server } = await runSlowConsumer(3000, undefined);
     expect(outcome).toEqual(expected(3000));
     expect(errorRecords(server)).toEqual([]);
   }, 60_000);
 
-  test('a customer sending 3000 messages of 1-4 KB while staying within 200 of the reading agent: the stalled agent is cut with RESOURCE_EXHAUSTED, the reader gets everything exactly once, RSS stays under 250 MB', async () => {
+  test('a customer sending 3000 messages of 1-4 KB while staying within 200 of the reading agent: the stalled agent is cut with RESOURCE_EXHAUSTED, the reader gets everything exactly once, peak RSS stays under 3x its baseline', async () => {
     const { outcome, server } = await runSlowConsumer(3000, 200);
     expect(outcome).toEqual(expected(3000));
     expect(errorRecords(server)).toEqual([]);
@@ -205,7 +208,7 @@ describe('slow consumer', () => {
    * it (accept, leave, accept, ...) must not make the server hold one copy per request: with a
    * 2 MiB history and --stream-queue 1024 that would be gigabytes for one stream.
    */
-  test('a stalled agent that accepts and leaves a session with a 2 MiB history 200 times cannot make the server hold the snapshots: RSS stays under 250 MB', async () => {
+  test('a stalled agent that accepts and leaves a session with a 2 MiB history 200 times cannot make the server hold the snapshots: peak RSS stays under 3x its baseline', async () => {
     const { server, address, rss } = await start();
     const customer = new CustomerStream(connection(address), 'joe');
     const { sessionId } = await customer.init();
@@ -216,6 +219,7 @@ describe('slow consumer', () => {
     await waitFor(() => agentTexts(watcher).length === HISTORY || watcher.status !== undefined, 20_000, 'the history to be written');
     expect(agentTexts(watcher)).toHaveLength(HISTORY);
 
+    const baselineMb = rss.sample();
     const bad = new AgentStream(connection(address), 'agent-bad');
     bad.call.pause();
     const ROUNDS = 200;
@@ -226,15 +230,19 @@ describe('slow consumer', () => {
     bad.sendAccept(sessionId);
     bad.send('last');
     // The requests are ~10 KB in all. A server that handles them all does so within a few seconds,
-    // and the watcher then sees 'last'. One that cuts the stream or stops reading it never lets 'last'
-    // through and gives no other sign, so the RSS is watched for at most 10 s (a bounded observation
-    // window, not a wait for an event: a server that holds the snapshots passes the bound after ~80
-    // of the 200 rounds, long before that).
+    // and the watcher then sees 'last'; one that cuts the stream (past --max-joins-per-minute, or for
+    // what it holds) logs its end. One that stops reading it gives no sign, so the RSS is watched for
+    // at most 10 s (a bounded observation window: a server that holds the snapshots passes the bound
+    // after ~80 of the 200 rounds, long before that).
     const sawLast = () => agentTexts(watcher).includes('agent-bad: last');
-    await waitFor(() => sawLast() || server.exitCode() !== undefined, 10_000, '').catch(() => {});
-    measured('snapshots', { peakMb: Math.round(rss.peakMb), handledAll: sawLast() });
-    const peakWhileStalled = Math.round(rss.peakMb);
-    expect({ peakWhileStalled: peakWhileStalled < SLOW_CONSUMER_RSS_BOUND_MB ? 'under bound' : `${peakWhileStalled} MB`, serverUp: server.exitCode() === undefined }).toEqual({
+    const cutOnServer = () => streamBalance(server, (u) => u === 'agent-bad').ended > 0;
+    await waitFor(() => sawLast() || cutOnServer() || server.exitCode() !== undefined, 10_000, '').catch(() => {});
+    const ratioWhileStalled = rss.peakMb / baselineMb;
+    measured('snapshots', { baselineMb: Math.round(baselineMb), peakMb: Math.round(rss.peakMb), handledAll: sawLast(), cutOnServer: cutOnServer() });
+    expect({
+      peakWhileStalled: ratioWhileStalled < SLOW_CONSUMER_RSS_RATIO ? 'under bound' : `${ratioWhileStalled.toFixed(1)}x the baseline (${Math.round(rss.peakMb)} MB)`,
+      serverUp: server.exitCode() === undefined,
+    }).toEqual({
       peakWhileStalled: 'under bound',
       serverUp: true,
     });
@@ -243,7 +251,7 @@ describe('slow consumer', () => {
     bad.call.resume();
     await waitFor(() => sawLast() || bad.status !== undefined, 30_000, 'the stalled agent to be served or cut');
     expect(bad.status === undefined || bad.status.code === status.RESOURCE_EXHAUSTED).toBe(true);
-    expect(Math.round(rss.peakMb)).toBeLessThan(SLOW_CONSUMER_RSS_BOUND_MB);
+    expect(rss.peakMb / baselineMb).toBeLessThan(SLOW_CONSUMER_RSS_RATIO);
     await proveServerServes(address, 'after-snapshots');
     expect(errorRecords(server)).toEqual([]);
   }, 60_000);
@@ -488,9 +496,12 @@ describe('flood of streams', () => {
       floodStreamsStillOpen: balance.open.length,
       // no session taken out of the queue by a stream that is gone
       sessionsAttendedByNoStream: { count: ghosts.length, sample: ghosts.slice(0, 3) },
-      // memory: a plateau, not a slope (V8 keeps the heap it grew, so compare phase 3 with phase 1)
-      rssGrowthPhase1To3Under40Mb: afterPhaseMb[PHASES - 1]! - afterPhaseMb[0]! < 40,
-      rssAfterWithin100MbOfBaseline: afterPhaseMb[PHASES - 1]! - baselineMb < 100,
+      // memory, as ratios (measured: phase 3 / phase 1 ~1.15, after / baseline ~1.7, peak / baseline
+      // ~1.8): a plateau, not a slope (V8 keeps the heap it grew, so compare phase 3 with phase 1),
+      // near the baseline afterwards, and no spike during the flood
+      rssPhase3UnderPhase1Times1_35: afterPhaseMb[PHASES - 1]! / afterPhaseMb[0]! < 1.35,
+      rssAfterUnderBaselineTimes2_3: afterPhaseMb[PHASES - 1]! / baselineMb < 2.3,
+      rssPeakUnderBaselineTimes5: peakDuringFloodMb / baselineMb < 5,
       newConversationAfterwards: probe,
       errorLogLines: errorRecords(server),
     }).toEqual({
@@ -501,13 +512,13 @@ describe('flood of streams', () => {
       liveDeliveryToCustomer: true,
       floodStreamsStillOpen: 0,
       sessionsAttendedByNoStream: { count: 0, sample: [] },
-      rssGrowthPhase1To3Under40Mb: true,
-      rssAfterWithin100MbOfBaseline: true,
+      rssPhase3UnderPhase1Times1_35: true,
+      rssAfterUnderBaselineTimes2_3: true,
+      rssPeakUnderBaselineTimes5: true,
       newConversationAfterwards: 'works',
       errorLogLines: [],
     });
     expect(balance.started).toBeGreaterThan(PHASES * PER_PHASE * 0.7); // the flood did reach the handlers
-    expect(numbers.peakDuringFloodMb).toBeLessThan(400);
   }, 120_000);
 
   test('agents that reset their stream right after accept{} take no session out of the queue: afterwards accept{} still hands out every one of the 20 open sessions', async () => {
@@ -600,7 +611,6 @@ describe('bad frames at the HTTP/2 and gRPC framing level', () => {
       expect([status.INTERNAL, status.INVALID_ARGUMENT]).toContain(garbage.grpcStatus);
 
       const bomb = zlib.gzipSync(Buffer.alloc(30 << 20), { level: 9 });
-      expect(bomb.length).toBeLessThan(MAX_REQUEST);
       const before = rss.sample();
       const calls = Array.from({ length: 20 }, () => {
         const call = conn.chat('ChatCustomer', 'joe', { 'grpc-encoding': 'gzip' });
@@ -609,8 +619,12 @@ describe('bad frames at the HTTP/2 and gRPC framing level', () => {
       });
       await Promise.all(calls.map((c) => c.answered()));
       measured('gzip bombs', { beforeMb: before, peakMb: rss.peakMb });
-      expect(calls.map((c) => c.grpcStatus)).toEqual(calls.map(() => status.RESOURCE_EXHAUSTED));
-      expect(rss.peakMb - before).toBeLessThan(150); // 20 bombs x 30 MB would be 600 MB
+      // 20 bombs x 30 MB inflated would be 600 MB, 8x the ~75 MB the server holds at rest.
+      // Refused for what the bomb inflates to (it is ~30 KB on the wire, under the limit).
+      expect({ statuses: calls.map((c) => `${status[c.grpcStatus ?? -1]}: ${c.grpcMessage}`), peakUnder2xBefore: rss.peakMb / before < 2 }).toEqual({
+        statuses: calls.map(() => expect.stringMatching(/^RESOURCE_EXHAUSTED: .*decompresses to a size larger than/)),
+        peakUnder2xBefore: true,
+      });
     });
   }, 20_000);
 
@@ -624,7 +638,12 @@ describe('bad frames at the HTTP/2 and gRPC framing level', () => {
       if (session?.$case !== 'session') throw new Error(`expected a session, got ${JSON.stringify(session)}`);
       call.end(msg.subarray(0, msg.length - 10));
       await call.answered();
-      expect(call.grpcStatus !== undefined || call.closed).toBe(true);
+      // grpc-js drops the partial message and passes on the half-close, which the server completes
+      // with OK (SPEC §3), as for any half-close: a status, not a reset, after the session reply alone.
+      expect({ status: call.grpcStatus === undefined ? `reset ${call.rstCode}` : status[call.grpcStatus], responses: call.messages.length }).toEqual({
+        status: 'OK',
+        responses: 1,
+      });
 
       const resumed = new CustomerStream(connection(address), 'joe');
       expect(describeHistory(await resumed.init(session.value.sessionId))).toEqual([]);
@@ -665,12 +684,15 @@ describe('bad frames at the HTTP/2 and gRPC framing level', () => {
     await survives('h2-garbage', async (address) => {
       const sockets = [...malformed, ...malformed, ...malformed].map((frame) => rawTcp(address, Buffer.concat([H2_PREFACE_AND_SETTINGS, frame, crypto.randomBytes(2048)])));
       const goaway = (s: (typeof sockets)[number]) => parseH2Frames(s.received()).find((f) => f.type === H2_FRAME_GOAWAY);
+      // A close without a GOAWAY would leave the client guessing why: every connection gets one.
       await waitFor(() => sockets.every((s) => goaway(s) !== undefined || s.isClosed()), 10_000, 'a GOAWAY (or a close) on every garbage connection');
-      for (const s of sockets) {
+      const answers = sockets.map((s) => {
         const frame = goaway(s);
-        if (frame) expect(frame.payload.readUInt32BE(4)).not.toBe(0); // an error code, not NO_ERROR
         s.destroy();
-      }
+        if (!frame) return 'closed without a GOAWAY';
+        return frame.payload.readUInt32BE(4) === 0 ? 'GOAWAY NO_ERROR' : 'GOAWAY with an error code';
+      });
+      expect(answers).toEqual(sockets.map(() => 'GOAWAY with an error code'));
     });
   }, 20_000);
 });

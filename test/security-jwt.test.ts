@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import type { SupportClient } from '../gen/support';
+import { ChatCustomerResponse, type SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeCustomerResponse, nextDescribed } from './helpers/chat-client';
 import { callWithAuthorization } from './helpers/raw-client';
+import { frames } from './helpers/robustness-h2';
 import { waitFor } from './helpers/wait';
 import { makeTempDir, removeTempDir, startTestServer, type TestServer } from './helpers/test-server';
 
@@ -127,32 +128,53 @@ describe('--auth jwt with an RS256 public key, issuer and audience', () => {
     expect(customer.responses).toEqual([]);
   });
 
-  test('two valid Bearer values (sent raw: grpc-js will not send them) → UNAUTHENTICATED; one alone is accepted', async () => {
+  test('two valid Bearer values (sent raw: grpc-js will not send them) → UNAUTHENTICATED; one alone is accepted: init{} gets its session', async () => {
     const joe = `Bearer ${await tokenOf(rsa, 'joe', 'customer')}`;
     const ann = `Bearer ${await tokenOf(rsa, 'ann', 'customer')}`;
-    expect(await callWithAuthorization(server.address, '/Support/ChatCustomer', [joe], 300)).toMatchObject({ stillRunning: true });
+    const alone = await callWithAuthorization(server.address, '/Support/ChatCustomer', [joe], { request: frames.init() });
+    expect(alone.reply && ChatCustomerResponse.decode(alone.reply).resp).toMatchObject({ $case: 'session', value: { customerName: 'joe' } });
     expect(await callWithAuthorization(server.address, '/Support/ChatCustomer', [joe, ann])).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
     expect(await callWithAuthorization(server.address, '/Support/ChatCustomer', [joe, joe])).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
   });
 
+  /**
+   * The log lines of one refused stream: its start and end lines, found by the peer (client address
+   * and port) of a connection of its own, so that no other test's line can stand in for them.
+   */
+  async function refusalLogLines(open: (client: SupportClient) => { endCode(): Promise<grpc.status> }): Promise<Record<string, unknown>[]> {
+    const own = connect(server.address, { ownConnection: true });
+    try {
+      const peersBefore = new Set(server.logs.map((line) => line.peer));
+      expect(await open(own).endCode()).toBe(grpc.status.UNAUTHENTICATED);
+      const ownLines = () => server.logs.filter((line) => !peersBefore.has(line.peer));
+      await waitFor(() => ownLines().some((line) => line.msg === 'stream ended'), 5000, 'the end line');
+      return ownLines();
+    } finally {
+      own.close();
+    }
+  }
+
   test('each refusal logs why on its end line, without the token', async () => {
     const expired = await tokenOf(rsa, 'logged-joe', 'customer', { exp: now() - 3600 });
-    const customer = new CustomerStream(client, 'joe', bearer(expired));
-    expect(await customer.endCode()).toBe(grpc.status.UNAUTHENTICATED);
-    const endLine = () => server.logs.find((line) => line.code === 'UNAUTHENTICATED' && line.auth_failure === 'ERR_JWT_EXPIRED');
-    await waitFor(() => endLine() !== undefined, 5000, 'the end line');
-    expect(endLine()).toMatchObject({ method: '/Support/ChatCustomer', msg: 'stream ended' });
+    const lines = await refusalLogLines((own) => new CustomerStream(own, 'joe', bearer(expired)));
+    expect(lines.map((line) => line.msg)).toEqual(['stream started', 'stream ended']);
+    expect(lines[1]).toMatchObject({ method: '/Support/ChatCustomer', code: 'UNAUTHENTICATED', auth_failure: 'ERR_JWT_EXPIRED' });
+    expect(lines[1]!.user).toBeUndefined();
     expect(JSON.stringify(server.logs)).not.toContain(expired.split('.')[2]);
   });
 
   test("another service's token (same issuer and key, another 'aud') with role: agent is not an agent here: UNAUTHENTICATED", async () => {
-    const agent = new AgentStream(client, 'mallory', bearer(await tokenOf(rsa, 'mallory', 'agent', { aud: 'billing' })));
-    agent.sendAccept();
-    const status = await agent.ended();
-    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
-    expect(agent.responses).toEqual([]);
-    const endLine = () => server.logs.find((line) => line.user === undefined && line.method === '/Support/ChatAgent' && line.auth_failure === 'ERR_JWT_CLAIM_VALIDATION_FAILED');
-    await waitFor(() => endLine() !== undefined, 5000, 'the end line');
+    const token = await tokenOf(rsa, 'mallory', 'agent', { aud: 'billing' });
+    let agent: AgentStream | undefined;
+    const lines = await refusalLogLines((own) => {
+      agent = new AgentStream(own, 'mallory', bearer(token));
+      agent.sendAccept();
+      return agent;
+    });
+    expect(agent!.responses).toEqual([]);
+    expect(lines.map((line) => line.msg)).toEqual(['stream started', 'stream ended']);
+    expect(lines[1]).toMatchObject({ method: '/Support/ChatAgent', code: 'UNAUTHENTICATED', auth_failure: 'ERR_JWT_CLAIM_VALIDATION_FAILED' });
+    expect(lines[1]!.user).toBeUndefined();
   });
 
   test('a customer token on ChatAgent and an agent token on ChatCustomer → PERMISSION_DENIED', async () => {

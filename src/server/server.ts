@@ -57,7 +57,7 @@ export type ServerTuning = Readonly<{
   resetAfterEndMs: number;
 }>;
 
-const DEFAULT_TUNING: ServerTuning = { resetAfterEndMs: 30_000 };
+export const DEFAULT_TUNING: ServerTuning = { resetAfterEndMs: 30_000 };
 
 /** Encoded histories kept for sessions joined again (encoded-history-cache.ts), beside --max-buffered-bytes. */
 const ENCODED_HISTORY_CACHE_BYTES = 64 * 1024 * 1024;

@@ -3,7 +3,6 @@
 import path from 'node:path';
 import { AgentChat, CustomerChat, type ChatOptions } from '../../src/client';
 import { ChatRecorder } from '../helpers/chat-recorder';
-import { freePort } from '../helpers/free-port';
 import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { makeTempDir, removeTempDir, startTestServer, type TestServer } from '../helpers/test-server';
@@ -77,18 +76,21 @@ test('a graceful restart mid-chat: both sides carry on, messages sent while down
   }
 });
 
-test('the server killed with SIGKILL and started again on the same port and database: the chat goes on', async () => {
+test('the server killed with SIGKILL and started again on the same database, behind the same address: the chat goes on', async () => {
   const dir = makeTempDir();
-  const port = await freePort();
-  const args = ['--port', String(port), '--db', path.join(dir, 'support.db')];
+  // The clients' address is a relay the test holds bound throughout; the server behind it listens on
+  // a port of its own each time. (Restarting the server on a port it had let go could race another
+  // jest worker for it.)
+  const args = ['--port', '0', '--db', path.join(dir, 'support.db')];
   let server: ServerProcess = spawnServer(args);
   cleanups.push(() => removeTempDir(dir));
   cleanups.push(async () => {
     server.child.kill('SIGKILL');
     await server.exited;
   });
-  await waitForListening(server);
-  const address = `127.0.0.1:${port}`;
+  const relay = await startRelayProxy(`127.0.0.1:${await waitForListening(server)}`);
+  cleanups.push(() => relay.close());
+  const address = relay.address;
   const { customer, agent, customerSees, agentSees, sessionId } = await chatPair(address, 'kim', 'agent-k');
 
   await customer.send('before the crash');
@@ -101,7 +103,7 @@ test('the server killed with SIGKILL and started again on the same port and data
   const agentWhileDown = agent.send('still here');
 
   server = spawnServer(args);
-  await waitForListening(server);
+  relay.retarget(`127.0.0.1:${await waitForListening(server)}`);
   await Promise.all([customerWhileDown, agentWhileDown]);
   await agentSees.waitForEntries(2);
   await customerSees.waitForEntries(1);

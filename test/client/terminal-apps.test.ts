@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { connect, CustomerStream } from '../helpers/chat-client';
-import { freePort } from '../helpers/free-port';
+import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { AGENT_APP, CUSTOMER_APP, spawnApp, type TerminalApp } from '../helpers/terminal-app';
 import { makeTempDir, removeTempDir } from '../helpers/test-server';
@@ -15,14 +15,17 @@ jest.setTimeout(120_000);
 let dir: string;
 let server: ServerProcess | undefined;
 let apps: TerminalApp[];
+let relays: RelayProxy[];
 
 beforeEach(() => {
   dir = makeTempDir();
   apps = [];
+  relays = [];
 });
 
 afterEach(async () => {
   for (const app of apps) app.child.kill('SIGKILL');
+  for (const relay of relays) await relay.close();
   if (server) {
     server.child.kill('SIGKILL');
     await server.exited;
@@ -30,9 +33,10 @@ afterEach(async () => {
   removeTempDir(dir);
 });
 
-async function startServer(port: number, flags: string[] = []): Promise<void> {
-  server = spawnServer(['--port', String(port), '--db', path.join(dir, 'support.db'), ...flags]);
-  await waitForListening(server);
+/** Starts the built server on a port of its own (port 0) and the test's database; returns its address. */
+async function startServer(flags: string[] = []): Promise<string> {
+  server = spawnServer(['--port', '0', '--db', path.join(dir, 'support.db'), ...flags]);
+  return `127.0.0.1:${await waitForListening(server)}`;
 }
 
 function launch(script: string, args: string[]): TerminalApp {
@@ -42,16 +46,18 @@ function launch(script: string, args: string[]): TerminalApp {
 }
 
 test('a customer and an agent chat in the terminal apps through a server restart, then the customer resumes and hangs up', async () => {
-  const port = await freePort();
-  await startServer(port);
+  // The apps' address is a relay the test holds bound throughout; the server behind it gets a port of
+  // its own each time it starts (a port it had let go could be taken by another jest worker meanwhile).
+  const relay = await startRelayProxy(await startServer());
+  relays.push(relay);
   const stateFile = path.join(dir, 'state', 'sessions.json');
-  const customerArgs = ['--user', 'joe', '--server', `127.0.0.1:${port}`, '--state-file', stateFile];
+  const customerArgs = ['--user', 'joe', '--server', relay.address, '--state-file', stateFile];
 
   const customer = launch(CUSTOMER_APP, customerArgs);
   const sessionId = (await customer.waitForLine(/^\* session (\S+): type to chat/))[1]!;
   customer.type('hello, my card is blocked');
 
-  const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', `127.0.0.1:${port}`]);
+  const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', relay.address]);
   await agent.waitForLine(/^\* agent-smith on /);
   agent.type('/accept');
   await agent.waitForLine(new RegExp(`^\\* accepted session ${sessionId} of customer joe$`));
@@ -59,13 +65,13 @@ test('a customer and an agent chat in the terminal apps through a server restart
   agent.type('let me check');
   await customer.waitForLine(/^\[\d\d:\d\d:\d\d\] agent-smith: let me check$/);
 
-  // The server stops (SIGTERM) and comes back on the same port and database.
+  // The server stops (SIGTERM) and comes back on the same database, behind the same address.
   server!.child.kill('SIGTERM');
   expect(await server!.exited).toBe(0);
   await customer.waitForLine(/^\* connection lost .*; reconnecting…$/);
   await agent.waitForLine(/^\* connection lost .*; reconnecting…$/);
   customer.type('are you still there?');
-  await startServer(port);
+  relay.retarget(await startServer());
   await customer.waitForLine(/^\* connected again$/);
   await agent.waitForLine(/^\* connected again$/);
   await agent.waitForLine(/^\[\d\d:\d\d:\d\d\] joe: are you still there\?$/);
@@ -103,9 +109,8 @@ test('a customer and an agent chat in the terminal apps through a server restart
 });
 
 test('the agent app reports an empty queue and text sent outside a session; a bad flag exits with 2', async () => {
-  const port = await freePort();
-  await startServer(port);
-  const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', `127.0.0.1:${port}`]);
+  const address = await startServer();
+  const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', address]);
   agent.type('/accept');
   await agent.waitForLine(/^\* no session is waiting for an agent$/);
   agent.type('hello?');
@@ -119,14 +124,13 @@ test('the agent app reports an empty queue and text sent outside a session; a ba
 });
 
 test('text from the other party cannot forge an entry or drive the terminal: control characters are escaped, further lines indented', async () => {
-  const port = await freePort();
-  await startServer(port);
+  const address = await startServer();
   // The customer is not bound to the app: it speaks gRPC itself and sends whatever text it likes.
-  const client = connect(`127.0.0.1:${port}`);
+  const client = connect(address);
   const customer = new CustomerStream(client, 'mallory');
   const session = await customer.init();
 
-  const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', `127.0.0.1:${port}`]);
+  const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', address]);
   agent.type(`/accept ${session.sessionId}`);
   await agent.waitForLine(/^\* accepted session /);
   const from = agent.lines.length;
@@ -151,8 +155,7 @@ test('text from the other party cannot forge an entry or drive the terminal: con
 test('with --jwt-file, an app whose token a login helper renews on disk outlives each token: the server ends its stream at expiry, it reconnects with the file\'s new token', async () => {
   const secret = 'a-test-secret-that-is-long-enough-for-hs256';
   fs.writeFileSync(path.join(dir, 'jwt-secret'), secret);
-  const port = await freePort();
-  await startServer(port, ['--auth', 'jwt', '--jwt-secret-file', path.join(dir, 'jwt-secret'), '--jwt-audience', 'support-chat']);
+  const address = await startServer(['--auth', 'jwt', '--jwt-secret-file', path.join(dir, 'jwt-secret'), '--jwt-audience', 'support-chat']);
   /** Writes a token for `sub` that the server takes for 3 to 4 s more (exp 26 s ago, 30 s of tolerance), as a login helper would: whole, by rename. */
   const writeToken = async (file: string, sub: string, role: string, exp = Math.floor(Date.now() / 1000) - 26) => {
     const token = await new SignJWT({ sub, role, aud: 'support-chat', exp }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
@@ -166,7 +169,6 @@ test('with --jwt-file, an app whose token a login helper renews on disk outlives
   let renewing = Promise.resolve();
   const loginHelper = setInterval(() => (renewing = renewing.then(() => writeToken(joeFile, 'joe', 'customer'))), 1000);
   try {
-    const address = `127.0.0.1:${port}`;
     const customer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--jwt-file', joeFile, '--state-file', path.join(dir, 'sessions.json')]);
     const sessionId = (await customer.waitForLine(/^\* session (\S+): type to chat/))[1]!;
     const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', address, '--jwt-file', smithFile]);

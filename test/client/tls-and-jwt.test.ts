@@ -114,14 +114,18 @@ test('a token function is asked before every connection attempt: a failure is re
   const agentSees = new ChatRecorder(agent);
   try {
     const session = await customer.start();
-    expect(minted.length).toBe(2); // the failed call, then the token that connected
+    // The failed call was retried: a token came after it (how many more attempts it took does not matter).
+    expect(minted[0]).toBe('(failed)');
+    expect(minted.length).toBeGreaterThanOrEqual(2);
     const reconnecting = customerSees.states.find((state) => state.kind === 'reconnecting');
     expect(reconnecting).toMatchObject({ cause: { message: expect.stringContaining('could not get a token: identity provider unavailable') } });
     await agent.accept(session.sessionId);
 
+    const mintedBeforeBreak = minted.length;
     relay.breakConnections();
-    await waitFor(() => customerSees.count('connected') === 2, 10_000, 'the customer to reconnect');
-    expect(minted.length).toBe(3); // a new token for the new connection
+    await waitFor(() => customerSees.count('connected') >= 2, 10_000, 'the customer to reconnect');
+    // The reconnection asked for a token again, after the break: not the one it had.
+    expect(minted.length).toBeGreaterThan(mintedBeforeBreak);
     await customer.send('still me after the break');
     await agentSees.waitForEntries(1);
     expect(agentSees.entries).toEqual(['Joe: still me after the break']);

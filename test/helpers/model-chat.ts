@@ -40,9 +40,14 @@ export type ModelStream = {
 
 export type ModelActor = ActorSpec & { current: number | undefined };
 
-/** Which session a resume / accept{X} names, chosen among the sessions that exist when it runs. */
-export type ResumeTarget = 'own-open' | 'own-ended' | 'other-customer' | 'unknown';
-export type AcceptTarget = 'open' | 'ended' | 'unknown';
+/**
+ * Which session a resume / accept{X} names, chosen among the sessions that exist when it runs.
+ * `own-attached`: an open session of this customer that another of its streams is attached to (a
+ * takeover); `attended`: an open session another agent is attached to; `mine`: an open session
+ * another stream of this agent is attached to (a takeover).
+ */
+export type ResumeTarget = 'own-open' | 'own-attached' | 'own-ended' | 'other-customer' | 'unknown';
+export type AcceptTarget = 'open' | 'attended' | 'mine' | 'ended' | 'unknown';
 
 /**
  * A step of an actor. Requests are generated for the state they fit (init/accept on a disconnected
@@ -76,8 +81,53 @@ export type Plan =
 /** The session id a request carries: none (new / from the queue), a known session, or an id that never existed. */
 export type SessionRef = { kind: 'none' } | { kind: 'key'; key: number } | { kind: 'unknown'; id: string };
 
+/** Every transition the model tells apart; model-based.test.ts checks that the random runs reach each often. */
+export const TRANSITIONS = [
+  'init{}: new session',
+  'too many open sessions',
+  'init while connected',
+  'resume of an own open session',
+  'customer takeover',
+  'resume of an ended session',
+  'resume of another customer session',
+  'resume of an unknown session',
+  'customer msg to agents',
+  'customer msg with no agent',
+  'msg while disconnected',
+  'hang_up',
+  'session_ended to an agent',
+  'hang_up while disconnected',
+  'accept{} from the queue',
+  'accept{} with several sessions queued',
+  'accept{} on an empty queue',
+  'accept{X} of a queued session',
+  'accept{X} of an attended session',
+  'agent takeover',
+  'accept of an ended session',
+  'accept of an unknown session',
+  'accept while connected',
+  'agent msg to the customer',
+  'agent msg to other agents',
+  'leave_session',
+  'leave while disconnected',
+  'last agent left: session requeued',
+  'last agent left: session requeued behind others',
+  'half-close while connected',
+  'half-close while disconnected',
+  'cancel while connected',
+  'cancel while disconnected',
+  'restart',
+  'attended sessions requeued by a restart',
+] as const;
+export type Transition = (typeof TRANSITIONS)[number];
+
 export const CUSTOMER_OPS: readonly Op['t'][] = ['open', 'init', 'resume', 'msg', 'hangUp', 'halfClose', 'cancel'];
 export const AGENT_OPS: readonly Op['t'][] = ['open', 'acceptNext', 'acceptId', 'msg', 'leave', 'halfClose', 'cancel'];
+
+/** Requests that need a connected stream to do what they are for. */
+export function needsConnection(op: Op): boolean {
+  return op.t === 'msg' || op.t === 'hangUp' || op.t === 'leave';
+}
 
 export function opText(op: Op): string {
   return opName(op) + (op.anyState ? '(any state)' : '');
@@ -114,8 +164,8 @@ export class ChatModel {
   readonly closes = new Map<string, number>();
   /** Streams the server has seen start, per user. */
   readonly started = new Map<string, number>();
-  /** How often each interesting situation arose (to show the generator reaches them). */
-  readonly coverage = new Map<string, number>();
+  /** How often each transition happened (to show the generator reaches them). */
+  readonly coverage = new Map<Transition, number>();
   /** What the current step did, for the trace. */
   effects: string[] = [];
   private messages = 0;
@@ -136,25 +186,43 @@ export class ChatModel {
   /**
    * Whether `op` applies: `open` only without an open stream; other requests in the state they fit
    * (or any, see Op). A request needs an open stream: the runner opens one first (a separate
-   * `open` step) if the actor has none.
+   * `open` step) if the actor has none; a request for a connected stream (msg, hang_up, leave)
+   * connects it first if it can (a separate step, see `connectOp`), so that it is not wasted.
    */
   canRun(actor: number, op: Op): boolean {
     const a = this.actors[actor]!;
     if (!(a.role === 'customer' ? CUSTOMER_OPS : AGENT_OPS).includes(op.t)) return false;
     if (op.t === 'open') return a.current === undefined;
     if (!op.anyState) {
-      const connected = a.current !== undefined && this.streams[a.current]!.session !== undefined;
       const fits =
         op.t === 'halfClose' || op.t === 'cancel'
           ? a.current !== undefined
-          : op.t === 'msg' || op.t === 'hangUp' || op.t === 'leave'
-            ? connected
-            : !connected;
+          : needsConnection(op)
+            ? this.isConnected(actor) || this.connectOp(actor) !== undefined
+            : !this.isConnected(actor);
       if (!fits) return false;
     }
     if (op.t === 'resume') return op.target === 'unknown' || this.resumeCandidates(a.user, op.target).length > 0;
-    if (op.t === 'acceptId') return op.target === 'unknown' || this.acceptCandidates(op.target).length > 0;
+    if (op.t === 'acceptId') return op.target === 'unknown' || this.acceptCandidates(a.user, op.target).length > 0;
     return true;
+  }
+
+  isConnected(actor: number): boolean {
+    const current = this.actors[actor]!.current;
+    return current !== undefined && this.streams[current]!.session !== undefined;
+  }
+
+  /**
+   * The request that connects `actor`'s stream before a request that needs a connection: a
+   * customer resumes one of its open sessions (the `pick`-th, which may be attached elsewhere: a
+   * takeover) or starts one; an agent takes the next queued session, or joins an open one.
+   * Undefined when there is nothing to connect to.
+   */
+  connectOp(actor: number, pick = 0): Op | undefined {
+    const a = this.actors[actor]!;
+    if (a.role === 'customer') return this.resumeCandidates(a.user, 'own-open').length > 0 ? { t: 'resume', target: 'own-open', pick } : { t: 'init' };
+    if (this.queue.length > 0) return { t: 'acceptNext' };
+    return this.acceptCandidates(a.user, 'open').length > 0 ? { t: 'acceptId', target: 'open', pick } : undefined;
   }
 
   streamLabel(index: number): string {
@@ -176,20 +244,24 @@ export class ChatModel {
     const st = this.streams[i]!;
     switch (op.t) {
       case 'halfClose':
+        this.cover(st.session === undefined ? 'half-close while disconnected' : 'half-close while connected');
         this.end(i, status.OK);
         return { kind: 'halfClose', actor, stream: i };
       case 'cancel':
+        this.cover(st.session === undefined ? 'cancel while disconnected' : 'cancel while connected');
         this.end(i, status.CANCELLED);
         return { kind: 'cancel', actor, stream: i };
       case 'msg': {
         bump(this.handled, a.user);
         const text = `m${++this.messages}`;
         if (st.session === undefined) {
+          this.cover('msg while disconnected');
           this.end(i, status.FAILED_PRECONDITION);
           return { kind: 'msg', actor, stream: i, text };
         }
         const s = this.sessions[st.session]!;
         if (a.role === 'customer') {
+          this.cover(s.agents.size > 0 ? 'customer msg to agents' : 'customer msg with no agent');
           s.history.push({ author: 'customer', text });
           for (const agentStream of s.agents.values()) this.push(agentStream, `entry customer:${text}`);
         } else {
@@ -197,6 +269,7 @@ export class ChatModel {
           if (s.customer !== undefined) this.push(s.customer, `msg ${a.user}:${text}`);
           for (const agentStream of s.agents.values()) if (agentStream !== i) this.push(agentStream, `entry ${a.user}:${text}`);
           if (s.agents.size > 1) this.cover('agent msg to other agents');
+          if (s.customer !== undefined) this.cover('agent msg to the customer');
         }
         this.effects.push(`S${s.key} += ${text}`);
         return { kind: 'msg', actor, stream: i, text };
@@ -211,10 +284,12 @@ export class ChatModel {
       case 'hangUp': {
         bump(this.handled, a.user);
         if (st.session === undefined) {
+          this.cover('hang_up while disconnected');
           this.end(i, status.FAILED_PRECONDITION);
           return { kind: 'hangUp', actor, stream: i };
         }
         const s = this.sessions[st.session]!;
+        this.cover('hang_up');
         s.open = false;
         this.queue = this.queue.filter((k) => k !== s.key);
         for (const agentStream of s.agents.values()) {
@@ -231,12 +306,13 @@ export class ChatModel {
       case 'acceptNext':
         return this.accept(actor, i, { kind: 'none' });
       case 'acceptId': {
-        const candidates = op.target === 'unknown' ? [] : this.acceptCandidates(op.target);
+        const candidates = op.target === 'unknown' ? [] : this.acceptCandidates(a.user, op.target);
         const ref: SessionRef = candidates.length > 0 ? { kind: 'key', key: candidates[op.pick % candidates.length]! } : this.unknownRef();
         return this.accept(actor, i, ref);
       }
       case 'leave':
         bump(this.handled, a.user);
+        this.cover(st.session === undefined ? 'leave while disconnected' : 'leave_session');
         if (st.session === undefined) this.end(i, status.FAILED_PRECONDITION);
         else this.detach(i, true);
         return { kind: 'leave', actor, stream: i };
@@ -250,6 +326,7 @@ export class ChatModel {
    */
   restart(): Plan {
     this.effects = [];
+    this.cover('restart');
     for (const a of this.actors) if (a.current !== undefined) this.end(a.current, status.UNAVAILABLE, false);
     const attended = this.sessions.filter((s) => s.open && !this.queue.includes(s.key)).map((s) => s.key);
     if (attended.length > 0) this.cover('attended sessions requeued by a restart');
@@ -288,6 +365,7 @@ export class ChatModel {
         return plan;
       }
       const key = this.sessions.length;
+      this.cover('init{}: new session');
       this.sessions.push({ key, owner: a.user, open: true, history: [], customer: undefined, agents: new Map() });
       this.enqueue(key);
       this.attachCustomer(i, key);
@@ -302,6 +380,7 @@ export class ChatModel {
       this.cover('resume of an ended session');
       this.end(i, status.FAILED_PRECONDITION);
     } else {
+      this.cover('resume of an own open session');
       if (s.customer !== undefined) {
         this.cover('customer takeover');
         this.end(s.customer, status.ABORTED);
@@ -328,12 +407,14 @@ export class ChatModel {
         this.end(i, status.FAILED_PRECONDITION);
         return plan;
       }
+      this.cover('accept{} from the queue');
       if (this.queue.length > 0) this.cover('accept{} with several sessions queued');
       this.attachAgent(i, key);
       return plan;
     }
     const s = ref.kind === 'key' ? this.sessions[ref.key]! : undefined;
     if (!s) {
+      this.cover('accept of an unknown session');
       this.end(i, status.NOT_FOUND);
     } else if (!s.open) {
       this.cover('accept of an ended session');
@@ -388,6 +469,7 @@ export class ChatModel {
     } else if (s.agents.get(a.user) === i) {
       s.agents.delete(a.user);
       if (requeue && s.open && s.agents.size === 0) {
+        this.cover('last agent left: session requeued');
         this.enqueue(s.key);
         if (this.queue.length > 1) this.cover('last agent left: session requeued behind others');
       }
@@ -404,7 +486,7 @@ export class ChatModel {
     this.effects.push(`${this.streamLabel(i)} <- ${response}`);
   }
 
-  private cover(what: string): void {
+  private cover(what: Transition): void {
     bump(this.coverage, what);
   }
 
@@ -413,13 +495,35 @@ export class ChatModel {
   }
 
   private resumeCandidates(user: string, target: Exclude<ResumeTarget, 'unknown'>): number[] {
-    return this.sessions
-      .filter((s) => (target === 'other-customer' ? s.owner !== user : s.owner === user && s.open === (target === 'own-open')))
-      .map((s) => s.key);
+    const fits = (s: ModelSession): boolean => {
+      switch (target) {
+        case 'other-customer':
+          return s.owner !== user;
+        case 'own-ended':
+          return s.owner === user && !s.open;
+        case 'own-attached':
+          return s.owner === user && s.open && s.customer !== undefined;
+        case 'own-open':
+          return s.owner === user && s.open;
+      }
+    };
+    return this.sessions.filter(fits).map((s) => s.key);
   }
 
-  private acceptCandidates(target: Exclude<AcceptTarget, 'unknown'>): number[] {
-    return this.sessions.filter((s) => s.open === (target === 'open')).map((s) => s.key);
+  private acceptCandidates(user: string, target: Exclude<AcceptTarget, 'unknown'>): number[] {
+    const fits = (s: ModelSession): boolean => {
+      switch (target) {
+        case 'ended':
+          return !s.open;
+        case 'attended':
+          return s.open && [...s.agents.keys()].some((agent) => agent !== user);
+        case 'mine':
+          return s.open && s.agents.has(user);
+        case 'open':
+          return s.open;
+      }
+    };
+    return this.sessions.filter(fits).map((s) => s.key);
   }
 }
 

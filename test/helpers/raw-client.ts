@@ -42,15 +42,15 @@ export function rawStream(client: RawBytesClient, method: 'ChatCustomer' | 'Chat
   return new RecordedStream<Buffer, Buffer>(client[method](tokenFor(user)));
 }
 
-/** What a gRPC call made with hand-written headers ended with. */
+/** What a gRPC call made with hand-written headers answered: a status, a reset, or (to a request) a reply. */
 export type RawCallResult = {
-  /** grpc-status from the trailers (or a trailers-only response); undefined if the stream was reset instead. */
+  /** grpc-status from the trailers (or a trailers-only response); undefined if the stream was reset or replied. */
   code: number | undefined;
   details: string | undefined;
   /** The HTTP/2 RST_STREAM code when the stream was reset without a gRPC status. */
   rstCode: number | undefined;
-  /** True if the call was still running (no status) after the timeout: the metadata was accepted. */
-  stillRunning?: true;
+  /** The first response message (its payload), when the call answered the request with one. */
+  reply?: Buffer;
 };
 
 /** An HPACK "literal header field without indexing, new name" block, without Huffman coding. */
@@ -146,14 +146,17 @@ async function startHeaderRewritingProxy(address: string, headerBlock: Buffer): 
 
 /**
  * One gRPC call of `path` on `address` whose `authorization` header fields are exactly
- * `authorization` (none, one, or several; any bytes, as latin1). Sends no request and keeps the
- * request side open, so a status can only come from the metadata.
+ * `authorization` (none, one, or several; any bytes, as latin1). Without `request` it sends no
+ * request and keeps the request side open, so a status can only come from the metadata. With
+ * `request` (one framed request, see robustness-h2.ts `frames`) it sends that and resolves with
+ * the first reply, so that an accepted call is proven by an answer, not by a silence. Rejects if
+ * nothing comes within `timeoutMs`.
  */
 export async function callWithAuthorization(
   address: string,
   path: string,
   authorization: readonly string[],
-  timeoutMs = 2_000,
+  { request, timeoutMs = 5_000 }: { request?: Uint8Array; timeoutMs?: number } = {},
 ): Promise<RawCallResult> {
   const block = hpackLiterals([
     [':method', 'POST'],
@@ -168,8 +171,7 @@ export async function callWithAuthorization(
   const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
   try {
     return await new Promise<RawCallResult>((resolve, reject) => {
-      // A status decided from the metadata arrives at once; a call still running was accepted.
-      const timer = setTimeout(() => resolve({ code: undefined, details: undefined, rstCode: undefined, stillRunning: true }), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${path}: no status${request ? ' or reply' : ''} within ${timeoutMs} ms`)), timeoutMs);
       const done = (result: RawCallResult) => {
         clearTimeout(timer);
         resolve(result);
@@ -187,7 +189,14 @@ export async function callWithAuthorization(
       };
       req.on('response', take);
       req.on('trailers', take);
-      req.on('data', () => {});
+      let received = Buffer.alloc(0);
+      req.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.length >= 5 && received.length >= 5 + received.readUInt32BE(1)) {
+          done({ code: undefined, details: undefined, rstCode: undefined, reply: received.subarray(5, 5 + received.readUInt32BE(1)) });
+        }
+      });
+      if (request) req.write(request);
       req.on('error', () => {});
       req.on('close', () => done({ code: undefined, details: undefined, rstCode: req.rstCode }));
     });

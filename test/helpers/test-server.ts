@@ -85,9 +85,10 @@ export function useServerPerTest(bind: (server: TestServer, client: SupportClien
 /**
  * Gives each test of the file a fresh server (`bind` receives it) and returns `newClient`, which
  * connects a client to the server's current address (it changes on restart); the clients are
- * closed after the test, then the server is stopped.
+ * closed after the test, then the server is stopped. grpc-js shares one HTTP/2 connection among
+ * clients of the same address; with `ownConnections` each client has a connection of its own.
  */
-export function useServerWithClients(bind: (server: TestServer) => void, flags: string[] = []): () => SupportClient {
+export function useServerWithClients(bind: (server: TestServer) => void, flags: string[] = [], { ownConnections = false } = {}): () => SupportClient {
   let server: TestServer;
   let clients: SupportClient[] = [];
   beforeEach(async () => {
@@ -100,8 +101,13 @@ export function useServerWithClients(bind: (server: TestServer) => void, flags: 
     await server.stop();
   });
   return () => {
-    const client = connect(server.address);
+    const client = connect(server.address, { ownConnection: ownConnections });
     clients.push(client);
     return client;
   };
+}
+
+/** How many distinct connections (log `peer`: client address and port) carried the streams of `users`. */
+export function connectionsOf(server: TestServer, users: readonly string[]): number {
+  return new Set(server.logs.filter((line) => line.msg === 'stream started' && users.includes(line.user as string)).map((line) => line.peer)).size;
 }

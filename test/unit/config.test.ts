@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../src/config/config';
+import { ConfigError, parseConfig, type Config } from '../../src/config/config';
 
 describe('parseConfig', () => {
   test('defaults are those of SPEC §6 and §7', () => {
@@ -118,6 +118,30 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({ maxHistoryEntries: 50, maxJoinsPerMinute: 0, maxStreamsPerUser: 3, maxConnections: 7, maxBufferedBytes: 1048576 });
     expect(() => parseConfig(['--max-history-entries', '0'], {})).toThrow(/--max-history-entries/);
     expect(() => parseConfig(['--max-connections', '0'], {})).toThrow(/--max-connections/);
+  });
+
+  // Every limit of SPEC §6: [flag, variable, field, a value other than the default].
+  const limits: [string, string, keyof Config, string][] = [
+    ['--max-message-bytes', 'SUPPORT_MAX_MESSAGE_BYTES', 'maxMessageBytes', '100'],
+    ['--max-history-bytes', 'SUPPORT_MAX_HISTORY_BYTES', 'maxHistoryBytes', '4096'],
+    ['--max-history-entries', 'SUPPORT_MAX_HISTORY_ENTRIES', 'maxHistoryEntries', '50'],
+    ['--max-open-sessions', 'SUPPORT_MAX_OPEN_SESSIONS', 'maxOpenSessions', '3'],
+    ['--max-joins-per-minute', 'SUPPORT_MAX_JOINS_PER_MINUTE', 'maxJoinsPerMinute', '0'],
+    ['--max-messages-per-second', 'SUPPORT_MAX_MESSAGES_PER_SECOND', 'maxMessagesPerSecond', '0'],
+    ['--message-burst', 'SUPPORT_MESSAGE_BURST', 'messageBurst', '7'],
+    ['--max-streams-per-user', 'SUPPORT_MAX_STREAMS_PER_USER', 'maxStreamsPerUser', '0'],
+    ['--max-connections', 'SUPPORT_MAX_CONNECTIONS', 'maxConnections', '7'],
+    ['--stream-queue', 'SUPPORT_STREAM_QUEUE', 'streamQueue', '16'],
+    ['--max-buffered-bytes', 'SUPPORT_MAX_BUFFERED_BYTES', 'maxBufferedBytes', '1048576'],
+    ['--max-streams-per-connection', 'SUPPORT_MAX_STREAMS_PER_CONNECTION', 'maxStreamsPerConnection', '9'],
+    ['--idle-timeout-seconds', 'SUPPORT_IDLE_TIMEOUT_SECONDS', 'idleTimeoutSeconds', '60'],
+  ];
+
+  test.each(limits)('%s: its variable %s sets it, the flag wins over the variable, a bad variable is refused by name', (flag, variable, field, value) => {
+    expect(String(parseConfig([], {})[field])).not.toBe(value);
+    expect(parseConfig([], { [variable]: value })[field]).toBe(Number(value));
+    expect(parseConfig([flag, '5'], { [variable]: value })[field]).toBe(5);
+    expect(() => parseConfig([], { [variable]: 'lots' })).toThrow(new RegExp(`${variable}: expected a whole number`));
   });
 
   test.each([
