@@ -56,6 +56,10 @@ export class AppendBatcher {
         if (outcome instanceof Error || outcome === undefined) item.reject(outcome);
         else item.resolve(outcome as Entry);
       });
+      // A turn of the event loop before the next batch: the streams whose entries just committed
+      // take their next request meanwhile (a stream appends one entry at a time), so that the next
+      // batch holds them too instead of waiting for the one after.
+      await new Promise(setImmediate);
     }
     this.running = false;
   }
