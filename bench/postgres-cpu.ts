@@ -4,14 +4,12 @@ import type pg from 'pg';
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const SAMPLE_EVERY_MS = 200;
 
-/** CPU seconds that PostgreSQL's processes spent in a window, by whom. */
+/** CPU seconds that PostgreSQL's processes spent in a window for the clients under test (other clients' backends left out). */
 export type PostgresCpuSeconds = Readonly<{
   /** The backends of the connections named `applicationName` (the instances under test). */
   ours: number;
-  /** The server's own processes: postmaster, walwriter, checkpointer, background writer, autovacuum, ... */
+  /** The server's own processes: postmaster, walwriter, checkpointer, background writer, autovacuum, ... (shared with any other client). */
   server: number;
-  /** Other clients' backends (another user of the same database server: the run was disturbed). */
-  others: number;
 }>;
 
 /**
@@ -19,13 +17,13 @@ export type PostgresCpuSeconds = Readonly<{
  * system time of /proc/<pid>/stat, as for the servers under test). The processes are sampled every
  * 200 ms, so a process that starts in the window counts from zero and one that ends counts up to
  * its last sample. A backend is told from the server's own processes by its title (a client
- * address in it), and ours from other clients' by pg_stat_activity's application_name.
+ * address in it), and ours from other clients' by pg_stat_activity's application_name, asked once
+ * the window is over (the instances' pooled connections outlive it).
  */
 export class PostgresCpu {
   private readonly first = new Map<number, number>();
   private readonly last = new Map<number, number>();
   private readonly clientBackends = new Set<number>();
-  private readonly ours = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -33,29 +31,30 @@ export class PostgresCpu {
     private readonly applicationName: string,
   ) {}
 
-  async start(): Promise<void> {
+  /** Takes the first sample now, and samples on until `end`. */
+  start(): void {
     this.sample(true);
     this.timer = setInterval(() => this.sample(false), SAMPLE_EVERY_MS);
-    await this.findOurs();
+    this.timer.unref();
   }
 
-  async stop(): Promise<PostgresCpuSeconds> {
-    this.sample(false);
+  /** Takes the last sample now. */
+  end(): void {
     clearInterval(this.timer);
-    await this.findOurs();
-    const seconds = { ours: 0, server: 0, others: 0 };
+    this.sample(false);
+  }
+
+  /** The CPU seconds between `start` and `end`, by whom. */
+  async seconds(): Promise<PostgresCpuSeconds> {
+    const { rows } = await this.client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [this.applicationName]);
+    const ours = new Set(rows.map((row) => row.pid));
+    const seconds = { ours: 0, server: 0 };
     for (const [pid, last] of this.last) {
       const used = (last - (this.first.get(pid) ?? 0)) / CLOCK_TICKS;
-      if (this.ours.has(pid)) seconds.ours += used;
-      else if (this.clientBackends.has(pid)) seconds.others += used;
-      else seconds.server += used;
+      if (ours.has(pid)) seconds.ours += used;
+      else if (!this.clientBackends.has(pid)) seconds.server += used;
     }
     return seconds;
-  }
-
-  private async findOurs(): Promise<void> {
-    const { rows } = await this.client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [this.applicationName]);
-    rows.forEach((row) => this.ours.add(row.pid));
   }
 
   private sample(initial: boolean): void {

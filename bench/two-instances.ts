@@ -71,7 +71,6 @@ export async function measureTwoInstances(scenario: string, load: TwoInstancesLo
     const postgresCpu = new PostgresCpu(admin, APPLICATION_NAME);
     let cpuAtStart = [0, 0, 0, 0];
     let cpuInWindow = [0, 0, 0, 0];
-    let postgresStarted: Promise<void> = Promise.resolve();
     const perSecond = load.offeredPerSecond / (2 * SESSIONS); // each direction of each session
     const result = await runLoad(
       { customers: a.address, agents: b.address },
@@ -80,14 +79,14 @@ export async function measureTwoInstances(scenario: string, load: TwoInstancesLo
         const cpu = [a.cpuSeconds(), b.cpuSeconds(), ownCpuSeconds(), machineBusySeconds()];
         if (edge === 'start') {
           cpuAtStart = cpu;
-          postgresStarted = postgresCpu.start();
+          postgresCpu.start();
         } else {
+          postgresCpu.end();
           cpuInWindow = cpu.map((seconds, i) => seconds - cpuAtStart[i]!);
         }
       },
     );
-    await postgresStarted;
-    const postgres = await postgresCpu.stop(); // a few ms after the window's end: the tail of in-flight messages, negligible
+    const postgres = await postgresCpu.seconds();
     const perMessage = (seconds: number) => (result.delivered > 0 ? (seconds * 1e6) / result.delivered : Infinity);
     return {
       scenario,
@@ -95,7 +94,7 @@ export async function measureTwoInstances(scenario: string, load: TwoInstancesLo
       result,
       cpuMicrosPerMessage: { a: perMessage(cpuInWindow[0]!), b: perMessage(cpuInWindow[1]!), postgres: perMessage(postgres.ours + postgres.server) },
       peakRssMiB: { a: a.rss().peakMiB, b: b.rss().peakMiB },
-      otherCores: (cpuInWindow[3]! - cpuInWindow[0]! - cpuInWindow[1]! - cpuInWindow[2]! - postgres.ours - postgres.server) / result.seconds,
+      otherCores: Math.max(0, cpuInWindow[3]! - cpuInWindow[0]! - cpuInWindow[1]! - cpuInWindow[2]! - postgres.ours - postgres.server) / result.seconds,
     };
   } finally {
     await Promise.all(instances.map((i) => i.stop()));
