@@ -23,8 +23,11 @@ export type TwoInstancesRow = Readonly<{
   scenario: string;
   offeredPerSecond: number;
   result: LoadResult;
-  /** CPU µs per delivered message of instance A (the customers'), B (the agents'), PostgreSQL (A's and B's backends and the server's own processes). */
-  cpuMicrosPerMessage: Readonly<{ a: number; b: number; postgres: number }>;
+  /**
+   * CPU µs per delivered message of instance A (the customers'), B (the agents'), PostgreSQL (A's
+   * and B's backends, and the server's own processes: `postgresServer` of it).
+   */
+  cpuMicrosPerMessage: Readonly<{ a: number; b: number; postgres: number; postgresServer: number }>;
   peakRssMiB: Readonly<{ a: number; b: number }>;
   /**
    * Cores that the machine's other processes (other users' work, other clients' PostgreSQL backends
@@ -92,7 +95,7 @@ export async function measureTwoInstances(scenario: string, load: TwoInstancesLo
       scenario,
       offeredPerSecond: load.offeredPerSecond,
       result,
-      cpuMicrosPerMessage: { a: perMessage(cpuInWindow[0]!), b: perMessage(cpuInWindow[1]!), postgres: perMessage(postgres.ours + postgres.server) },
+      cpuMicrosPerMessage: { a: perMessage(cpuInWindow[0]!), b: perMessage(cpuInWindow[1]!), postgres: perMessage(postgres.ours + postgres.server), postgresServer: perMessage(postgres.server) },
       peakRssMiB: { a: a.rss().peakMiB, b: b.rss().peakMiB },
       otherCores: Math.max(0, cpuInWindow[3]! - cpuInWindow[0]! - cpuInWindow[1]! - cpuInWindow[2]! - postgres.ours - postgres.server) / result.seconds,
     };
