@@ -26,14 +26,17 @@ type Side = {
   send: (text: string) => void;
 };
 
+/** Where the clients connect: one server, or the customers to one and the agents to another (instances of one deployment). */
+export type LoadTarget = string | Readonly<{ customers: string; agents: string }>;
+
 /**
  * Sets up `sessions` sessions (a customer and an agent stream each, over a few shared connections
  * per role), has both sides send for a fixed time, and reports what was delivered. `onWindow` is
  * called at the start and the end of the measured window (for the server's CPU and memory).
  */
-export async function runLoad(address: string, options: LoadOptions, onWindow: (edge: 'start' | 'end') => void): Promise<LoadResult> {
-  const customers = clients(address, options.connectionsPerRole);
-  const agents = clients(address, options.connectionsPerRole);
+export async function runLoad(target: LoadTarget, options: LoadOptions, onWindow: (edge: 'start' | 'end') => void): Promise<LoadResult> {
+  const customers = clients(typeof target === 'string' ? target : target.customers, options.connectionsPerRole);
+  const agents = clients(typeof target === 'string' ? target : target.agents, options.connectionsPerRole);
   const sessions = await Promise.all(Array.from({ length: options.sessions }, (_, i) => openSession(i, customers[i % customers.length]!, agents[i % agents.length]!)));
 
   let sending = true;

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** A server under test, as a child process pinned to its own core where taskset exists. */
+/** A server under test, as a child process (pinned to a core where taskset exists, see startServerChild). */
 export type ServerChild = {
   readonly child: ChildProcess;
   readonly address: string;
@@ -29,12 +29,15 @@ export const hasTaskset = (() => {
   }
 })();
 
-/** Starts `node <entry> ...args` (with `env` added to this process's), on core 0 when possible, and waits for it to listen. */
-export async function startServerChild(entry: string, args: string[], env: Readonly<Record<string, string>> = {}): Promise<ServerChild> {
+/**
+ * Starts `node <entry> ...args` (with `env` added to this process's) and waits for it to listen; on
+ * `cores` (a taskset list, core 0 by default) when taskset exists.
+ */
+export async function startServerChild(entry: string, args: string[], env: Readonly<Record<string, string>> = {}, cores = '0'): Promise<ServerChild> {
   // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the servers under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const command = hasTaskset ? 'taskset' : process.execPath;
-  const argv = hasTaskset ? ['-c', '0', process.execPath, ...nodeArgs, entry, ...args] : [...nodeArgs, entry, ...args];
+  const argv = hasTaskset ? ['-c', cores, process.execPath, ...nodeArgs, entry, ...args] : [...nodeArgs, entry, ...args];
   const started = performance.now();
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {

@@ -9,30 +9,45 @@ import { SessionSubscribers, type LocalSubscription } from './session-subscriber
 /** An event on the channel: an entry with all it needs, an end, or only a position (read it from the store). */
 type WireEvent = [sessionId: string, seq: number, kind: 'e', dateMs: number, agent: string | null, text: string, origin: string] | [sessionId: string, seq: number, kind: 'x' | 'p'];
 type EventsMessage = { t: 'events'; i: string; e: WireEvent[] };
-type FillRow = { state: 'open' | 'ended'; last_seq: string; seq: string | null; date_ms: string | null; agent: string | null; text: string | null; origin: string | null };
+type FillRow = { id: string; state: 'open' | 'ended'; last_seq: string; seq: string | null; date_ms: string | null; agent: string | null; text: string | null; origin: string | null };
+/** Where a session stood in the store: its last entry, and whether it has ended. */
+type StoredPosition = Readonly<{ lastSeq: number; ended: boolean }>;
 
 /** How long a gap may last before it is filled from the store (a notification of another instance may just be late). */
 const GAP_GRACE_MS = 50;
 /** How often every subscribed session is checked against the store (a notification may be lost). */
-const RECONCILE_EVERY_MS = 1_000;
-/** Entries read per query when filling. */
+const RECONCILE_EVERY_MS = 500;
+/** Most sessions filled by one query, most entries read per session and per query. */
+const FILL_SESSIONS = 100;
 const FILL_PAGE = 1_000;
+const FILL_ROWS = 5_000;
 
 /**
  * The event bus of a deployment on PostgreSQL (SPEC §8): events reach this instance's subscribers
  * at once, and the other instances through the channel (LISTEN/NOTIFY), small entries whole and
  * others as positions. Notifications are not relied upon for correctness: a subscription that
- * sees a gap in sequence numbers, or falls behind the store (checked every second, and after the
- * channel reconnects), is filled from the store by sequence number, so delivery stays exactly
- * once and in order even when a notification is lost or late. Entries read back keep their origin
- * stream, so they are not echoed to their sender either.
+ * sees a gap in sequence numbers, or falls behind the store, is filled from the store by sequence
+ * number, so delivery stays exactly once and in order even when a notification is lost or late.
+ * Entries read back keep their origin stream, so they are not echoed to their sender either.
+ *
+ * Filling is kept for what notifications did not bring: a gap is given GAP_GRACE_MS to close; the
+ * periodic check fills only sessions still behind what the store held at the previous check (an
+ * entry committed since may be on its way), and after the channel reconnects, every session
+ * behind the store now (notifications were missed). The sessions to fill are read together, one
+ * query for many: under load many gaps open at once, and a query each would take the pool from
+ * the appends and make every notification later still.
  */
 export class PostgresEventBus implements EventBus {
   private readonly subscribers: SessionSubscribers;
   private outgoing: WireEvent[] = [];
-  private readonly fills = new Map<string, { again: boolean }>();
+  /** Sessions to fill from the store, and whether a fill is under way (one at a time). */
+  private readonly toFill = new Set<string>();
+  private filling = false;
   private readonly gapTimers = new Map<string, NodeJS.Timeout>();
   private readonly reconciler: NodeJS.Timeout;
+  private reconciling = false;
+  /** Each subscribed session's position in the store at the previous periodic check. */
+  private storedAtLastCheck = new Map<string, StoredPosition>();
 
   constructor(
     private readonly instanceId: string,
@@ -42,8 +57,8 @@ export class PostgresEventBus implements EventBus {
   ) {
     this.subscribers = new SessionSubscribers((error) => reportError(error));
     channel.onMessage((message) => this.receive(message));
-    channel.onReconnect(() => this.reconcile());
-    this.reconciler = setInterval(() => this.reconcile(), RECONCILE_EVERY_MS);
+    channel.onReconnect(() => this.reconcile(true));
+    this.reconciler = setInterval(() => this.reconcile(false), RECONCILE_EVERY_MS);
     this.reconciler.unref();
   }
 
@@ -115,61 +130,95 @@ export class PostgresEventBus implements EventBus {
     );
   };
 
-  /** Checks every subscribed session against the store, and fills those that are behind. */
-  private reconcile(): void {
+  /**
+   * Checks every subscribed session against the store; fills those behind what it held at the
+   * previous check, or, after the channel reconnected, behind what it holds now.
+   */
+  private reconcile(afterReconnect: boolean): void {
+    if (this.reconciling && !afterReconnect) return;
     const sessionIds = [...this.subscribers.sessions()];
-    if (sessionIds.length === 0) return;
+    if (sessionIds.length === 0) {
+      this.storedAtLastCheck.clear();
+      return;
+    }
+    this.reconciling = true;
     this.pool
       .query<{ id: string; state: 'open' | 'ended'; last_seq: string }>('SELECT id, state, last_seq FROM sessions WHERE id = ANY($1)', [sessionIds])
       .then(({ rows }) => {
-        for (const row of rows) {
-          const behind = this.subscribers.of(row.id).some(({ delivery }) => {
-            const expected = delivery.expectedSeq;
-            return expected !== undefined && (expected <= Number(row.last_seq) || (row.state === 'ended' && !delivery.endSeen));
-          });
-          if (behind) this.fill(row.id);
+        const stored = new Map(rows.map((row): [string, StoredPosition] => [row.id, { lastSeq: Number(row.last_seq), ended: row.state === 'ended' }]));
+        for (const [sessionId, position] of afterReconnect ? stored : this.storedAtLastCheck) {
+          if (this.isBehind(sessionId, position)) this.fill(sessionId);
         }
+        this.storedAtLastCheck = stored;
       })
-      .catch(() => {}); // the database is away: the next round, or the channel's reconnection, will do
+      .catch(() => {}) // the database is away: the next round, or the channel's reconnection, will do
+      .finally(() => (this.reconciling = false));
   }
 
-  /** Offers the session's events from the store, from the earliest one a subscription still expects. One fill per session at a time. */
+  /** Whether a subscription of the session has yet to see an event that the store held at `position`. */
+  private isBehind(sessionId: string, position: StoredPosition): boolean {
+    return this.subscribers.of(sessionId).some(({ delivery }) => {
+      const expected = delivery.expectedSeq;
+      return expected !== undefined && (expected <= position.lastSeq || (position.ended && !delivery.endSeen));
+    });
+  }
+
+  /** Has the session's events read from the store (see fillAll), with the others asked for in this turn. */
   private fill(sessionId: string): void {
-    const running = this.fills.get(sessionId);
-    if (running) {
-      running.again = true;
-      return;
-    }
-    const state = { again: false };
-    this.fills.set(sessionId, state);
-    void this.fillFromStore(sessionId)
-      .catch(() => {}) // the database is away: the reconciler tries again
-      .finally(() => {
-        this.fills.delete(sessionId);
-        if (state.again) this.fill(sessionId);
-      });
+    this.toFill.add(sessionId);
+    if (this.filling) return;
+    this.filling = true;
+    setImmediate(() => void this.fillAll());
   }
 
-  private async fillFromStore(sessionId: string): Promise<void> {
-    for (;;) {
-      const expected = this.subscribers.of(sessionId).map((s) => s.delivery.expectedSeq).filter((seq) => seq !== undefined);
-      if (expected.length === 0) return;
-      const after = Math.min(...expected) - 1;
-      const { rows } = await this.pool.query<FillRow>(
-        `SELECT s.state, s.last_seq, e.seq, e.date_ms, e.agent, e.text, e.origin
-           FROM sessions s LEFT JOIN entries e ON e.session_pk = s.pk AND e.seq > $2
-          WHERE s.id = $1 ORDER BY e.seq LIMIT $3`,
-        [sessionId, after, FILL_PAGE],
-      );
-      for (const row of rows) {
-        if (row.seq !== null) this.subscribers.offer(entryEvent(sessionId, Number(row.seq), Number(row.date_ms), row.agent, fromStoredText(row.text!), row.origin!), this.watchGap);
+  /** Fills the sessions asked for, many per query, until none is left. */
+  private async fillAll(): Promise<void> {
+    try {
+      while (this.toFill.size > 0) {
+        const sessionIds = [...this.toFill].slice(0, FILL_SESSIONS);
+        for (const sessionId of sessionIds) this.toFill.delete(sessionId);
+        for (const unfinished of await this.fillFromStore(sessionIds)) this.toFill.add(unfinished);
       }
-      const last = rows[0];
-      if (rows.length < FILL_PAGE) {
-        if (last?.state === 'ended') this.subscribers.offer({ kind: 'ended', sessionId, seq: Number(last.last_seq) + 1 }, this.watchGap);
-        return;
-      }
+    } catch {
+      this.toFill.clear(); // the database is away: the reconciler tries again
+    } finally {
+      this.filling = false;
     }
+  }
+
+  /**
+   * Offers each session's events from the store, from the earliest one a subscription still
+   * expects, one page of them; returns the sessions that have more.
+   */
+  private async fillFromStore(sessionIds: readonly string[]): Promise<string[]> {
+    const wanted = sessionIds.flatMap((sessionId) => {
+      const expected = this.subscribers.of(sessionId).map((s) => s.delivery.expectedSeq).filter((seq) => seq !== undefined);
+      return expected.length === 0 ? [] : [{ sessionId, after: Math.min(...expected) - 1 }];
+    });
+    if (wanted.length === 0) return [];
+    const page = Math.min(FILL_PAGE, Math.floor(FILL_ROWS / wanted.length));
+    const { rows } = await this.pool.query<FillRow>(
+      `SELECT w.id, s.state, s.last_seq, e.seq, e.date_ms, e.agent, e.text, e.origin
+         FROM unnest($1::text[], $2::bigint[]) AS w(id, after)
+         JOIN sessions s ON s.id = w.id
+         LEFT JOIN LATERAL (SELECT seq, date_ms, agent, text, origin FROM entries WHERE session_pk = s.pk AND seq > w.after ORDER BY seq LIMIT $3) e ON TRUE
+        ORDER BY w.id, e.seq`,
+      [wanted.map((w) => w.sessionId), wanted.map((w) => w.after), page],
+    );
+    const unfinished: string[] = [];
+    for (let i = 0; i < rows.length; ) {
+      const { id: sessionId, state, last_seq: lastSeq } = rows[i]!;
+      let read = 0;
+      for (; i < rows.length && rows[i]!.id === sessionId; i++) {
+        const row = rows[i]!;
+        if (row.seq === null) continue;
+        read++;
+        this.subscribers.offer(entryEvent(sessionId, Number(row.seq), Number(row.date_ms), row.agent, fromStoredText(row.text!), row.origin!), this.watchGap);
+      }
+      if (read === page) unfinished.push(sessionId);
+      else if (state === 'ended') this.subscribers.offer({ kind: 'ended', sessionId, seq: Number(lastSeq) + 1 }, this.watchGap);
+    }
+    return unfinished;
   }
 }
 

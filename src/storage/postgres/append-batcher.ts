@@ -26,8 +26,8 @@ const MAX_BATCH = 500;
  * Group commit on PostgreSQL: the entries queued while a transaction is under way go into the
  * next one, so a busy instance pays one transaction for many entries. A transaction locks the
  * rows of its sessions (in key order: no deadlock between instances), numbers each entry from its
- * session's counters, then writes all entries in one INSERT and all counters in one UPDATE; the
- * row locks are what order one session's entries across instances. Promises settle after COMMIT,
+ * session's counters, then writes all entries and all counters in one statement; the row locks
+ * are what order one session's entries across instances. Promises settle after COMMIT,
  * in queue order. An entry that breaks a rule (session ended, history full) fails alone; an
  * unexpected error fails the batch, whose entries are then retried one transaction each.
  */
@@ -56,6 +56,10 @@ export class AppendBatcher {
         if (outcome instanceof Error || outcome === undefined) item.reject(outcome);
         else item.resolve(outcome as Entry);
       });
+      // A turn of the event loop before the next batch: the streams whose entries just committed
+      // take their next request meanwhile (a stream appends one entry at a time), so that the next
+      // batch holds them too instead of waiting for the one after.
+      await new Promise(setImmediate);
     }
     this.running = false;
   }
@@ -90,14 +94,18 @@ export class AppendBatcher {
         return outcome;
       });
       if (rows.pk.length > 0) {
+        const written = new Set(rows.pk);
+        const changed = [...sessions.values()].filter((c) => written.has(c.pk));
+        // One statement for the entries and the counters: one round trip less while the rows are locked.
         await client.query(
-          'INSERT INTO entries (session_pk, seq, date_ms, agent, text, origin) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])',
-          [rows.pk, rows.seq, rows.date, rows.agent, rows.text, rows.origin],
-        );
-        const changed = [...sessions.values()].filter((c) => rows.pk.includes(c.pk));
-        await client.query(
-          'UPDATE sessions s SET last_seq = u.seq, last_entry_at = u.at, history_bytes = u.bytes FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(pk, seq, at, bytes) WHERE s.pk = u.pk',
-          [changed.map((c) => c.pk), changed.map((c) => c.lastSeq), changed.map((c) => c.lastEntryAt), changed.map((c) => c.historyBytes)],
+          `WITH appended AS (
+             INSERT INTO entries (session_pk, seq, date_ms, agent, text, origin)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+           )
+           UPDATE sessions s SET last_seq = u.seq, last_entry_at = u.at, history_bytes = u.bytes
+             FROM unnest($7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[]) AS u(pk, seq, at, bytes)
+            WHERE s.pk = u.pk`,
+          [rows.pk, rows.seq, rows.date, rows.agent, rows.text, rows.origin, changed.map((c) => c.pk), changed.map((c) => c.lastSeq), changed.map((c) => c.lastEntryAt), changed.map((c) => c.historyBytes)],
         );
       }
       return outcomes;

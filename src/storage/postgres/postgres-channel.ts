@@ -14,7 +14,9 @@ type Handler = (message: unknown) => void;
  * The instances' channel on the deployment's database: LISTEN/NOTIFY on one channel per schema.
  * A dedicated connection listens, and reconnects by itself when it is cut (`onReconnect` then
  * runs: notifications sent meanwhile were missed). Messages are JSON, each under NOTIFY's size
- * limit; those sent in one turn of the event loop go out in one statement.
+ * limit. The same connection sends this instance's messages, one statement at a time, each
+ * carrying all that was sent while the previous one was under way: they leave in the order they
+ * were sent (receivers see fewer gaps), and never wait behind the pool's transactions or gap fills.
  */
 export class PostgresChannel {
   readonly name: string;
@@ -22,6 +24,8 @@ export class PostgresChannel {
   private connecting: Promise<void> | undefined;
   private closed = false;
   private outbox: string[] = [];
+  /** Sends the outbox until it is empty; set while that runs. */
+  private sending: Promise<void> | undefined;
   private readonly handlers: Handler[] = [];
   private readonly reconnectHandlers: (() => void)[] = [];
 
@@ -51,26 +55,29 @@ export class PostgresChannel {
     this.reconnectHandlers.push(handler);
   }
 
-  /** Sends `message` (JSON, under MAX_PAYLOAD_BYTES) to every instance, this one included, after this turn. */
+  /** Sends `message` (JSON, under MAX_PAYLOAD_BYTES) to every instance, this one included, once the running task is done. */
   send(message: unknown): void {
-    if (this.outbox.length === 0) setImmediate(() => void this.flush());
     this.outbox.push(JSON.stringify(message));
+    this.sending ??= Promise.resolve().then(() => this.sendOutbox());
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.flush();
+    await this.sending;
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => {});
   }
 
-  private async flush(): Promise<void> {
-    const payloads = this.outbox;
-    this.outbox = [];
-    if (payloads.length === 0) return;
-    // Lost if the database is unreachable: the receivers fill the gap from the store (see postgres-event-bus.ts).
-    await this.pool.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [this.name, payloads]).catch(this.reportError);
+  private async sendOutbox(): Promise<void> {
+    while (this.outbox.length > 0) {
+      const payloads = this.outbox;
+      this.outbox = [];
+      // On the pool while the listening connection is down. Lost if the database is unreachable:
+      // the receivers fill the gap from the store (see postgres-event-bus.ts).
+      await (this.listener ?? this.pool).query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [this.name, payloads]).catch(this.reportError);
+    }
+    this.sending = undefined;
   }
 
   private connect(): Promise<void> {
