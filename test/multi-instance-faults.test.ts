@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import net from 'node:net';
 import pg from 'pg';
 import { connectionConfig } from '../src/storage/postgres/postgres-connection';
 import type { SupportClient } from '../gen/support';
@@ -7,6 +8,7 @@ import { waitForHealth } from './helpers/grpc-services';
 import { describeWithPostgres, freshSchema, POSTGRES_URL, type TestSchema } from './helpers/postgres';
 import { startDeployment, type TestDeployment } from './helpers/postgres-deployment';
 import { spawnServer, waitForListening, type ServerProcess } from './helpers/server-process';
+import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from './helpers/private-postgres';
 import { startCuttableProxy, type CuttableProxy } from './helpers/tcp-proxy';
 import { waitFor } from './helpers/wait';
 
@@ -18,6 +20,7 @@ let processes: ServerProcess[] = [];
 let clients: SupportClient[] = [];
 let proxy: CuttableProxy | undefined;
 let schema: TestSchema | undefined;
+let privatePostgres: PrivatePostgres | undefined;
 
 afterEach(async () => {
   clients.forEach((c) => c.close());
@@ -31,7 +34,35 @@ afterEach(async () => {
   proxy = undefined;
   await schema?.drop();
   schema = undefined;
+  privatePostgres?.remove();
+  privatePostgres = undefined;
 });
+
+/** A private PostgreSQL on a free port (retried if the port is taken meanwhile). */
+async function privatePostgresOnFreePort(): Promise<PrivatePostgres> {
+  for (let attempt = 1; ; attempt++) {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    try {
+      return startPrivatePostgres(port);
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+/** Two instances (processes) on `url`, their addresses. */
+async function twoInstances(url: string, schemaName: string): Promise<string[]> {
+  return Promise.all(
+    [0, 1].map(async () => {
+      const p = spawnServer(['--port', '0', '--store', url, '--pg-schema', schemaName, '--max-messages-per-second', '0']);
+      processes.push(p);
+      return `127.0.0.1:${await waitForListening(p)}`;
+    }),
+  );
+}
 
 function client(address: string): SupportClient {
   const c = connect(address, { ownConnection: true });
@@ -92,13 +123,7 @@ describeWithPostgres('faults of a deployment on PostgreSQL', () => {
     const target = new URL(POSTGRES_URL);
     proxy = await startCuttableProxy(target.hostname, Number(target.port || 5432));
     target.host = `127.0.0.1:${proxy.port}`;
-    const instances = await Promise.all(
-      [0, 1].map(async () => {
-        const p = spawnServer(['--port', '0', '--store', target.toString(), '--pg-schema', schema!.schema, '--max-messages-per-second', '0']);
-        processes.push(p);
-        return `127.0.0.1:${await waitForListening(p)}`;
-      }),
-    );
+    const instances = await twoInstances(target.toString(), schema.schema);
     const customer = new CustomerStream(client(instances[0]!), 'joe');
     const { sessionId } = await customer.init();
     const agent = new AgentStream(client(instances[1]!), 'agent-a');
@@ -146,4 +171,32 @@ describeWithPostgres('faults of a deployment on PostgreSQL', () => {
     again.send('after the outage');
     expect(describeAgentResponse(await agentAgain.next(10_000))).toBe('customer: after the outage');
   }, 60_000);
+
+  const crashTest = privatePostgresUnavailable() ? test.skip : test;
+  crashTest('PostgreSQL itself crashes (immediate stop) and starts again under load: UNAVAILABLE, NOT_SERVING, then SERVING, and every acknowledged entry is still there', async () => {
+    privatePostgres = await privatePostgresOnFreePort();
+    const instances = await twoInstances(privatePostgres.url, 'support');
+    const customer = new CustomerStream(client(instances[0]!), 'joe');
+    const { sessionId } = await customer.init();
+    const agent = new AgentStream(client(instances[1]!), 'agent-a');
+    await agent.accept(sessionId);
+    for (let i = 0; i < 3000; i++) customer.send(`flood ${i}`);
+    await waitFor(() => agent.responses.length > 100, 20_000, 'the flood to be under way');
+    privatePostgres.stop('immediate');
+    expect(await customer.endCode(10_000)).toBe(grpc.status.UNAVAILABLE);
+    for (const address of instances) await waitForHealth(address, 'NOT_SERVING', 8_000);
+    const acknowledged = agent.responses.slice(1).map(describeAgentResponse);
+
+    privatePostgres.start();
+    for (const address of instances) await waitForHealth(address, 'SERVING', 15_000);
+    expect(processes.every((p) => p.exitCode() === undefined)).toBe(true);
+    const again = new CustomerStream(client(instances[1]!), 'joe');
+    const history = describeHistory(await again.init(sessionId));
+    expect(history.slice(0, acknowledged.length)).toEqual(acknowledged);
+    expect(new Set(history).size).toBe(history.length);
+    const agentAgain = new AgentStream(client(instances[0]!), 'agent-b');
+    await agentAgain.accept(sessionId);
+    again.send('after the crash');
+    expect(describeAgentResponse(await agentAgain.next(10_000))).toBe('customer: after the crash');
+  }, 90_000);
 });
