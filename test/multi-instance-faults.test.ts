@@ -53,10 +53,10 @@ async function privatePostgresOnFreePort(): Promise<PrivatePostgres> {
   }
 }
 
-/** Two instances (processes) on `url`, their addresses. */
-async function twoInstances(url: string, schemaName: string): Promise<string[]> {
+/** `count` instances (processes) on `url`, their addresses. */
+async function instancesOn(url: string, schemaName: string, count = 2): Promise<string[]> {
   return Promise.all(
-    [0, 1].map(async () => {
+    Array.from({ length: count }, async () => {
       const p = spawnServer(['--port', '0', '--store', url, '--pg-schema', schemaName, '--max-messages-per-second', '0']);
       processes.push(p);
       return `127.0.0.1:${await waitForListening(p)}`;
@@ -123,7 +123,7 @@ describeWithPostgres('faults of a deployment on PostgreSQL', () => {
     const target = new URL(POSTGRES_URL);
     proxy = await startCuttableProxy(target.hostname, Number(target.port || 5432));
     target.host = `127.0.0.1:${proxy.port}`;
-    const instances = await twoInstances(target.toString(), schema.schema);
+    const instances = await instancesOn(target.toString(), schema.schema);
     const customer = new CustomerStream(client(instances[0]!), 'joe');
     const { sessionId } = await customer.init();
     const agent = new AgentStream(client(instances[1]!), 'agent-a');
@@ -175,7 +175,7 @@ describeWithPostgres('faults of a deployment on PostgreSQL', () => {
   const crashTest = privatePostgresUnavailable() ? test.skip : test;
   crashTest('PostgreSQL itself crashes (immediate stop) and starts again under load: UNAVAILABLE, NOT_SERVING, then SERVING, and every acknowledged entry is still there', async () => {
     privatePostgres = await privatePostgresOnFreePort();
-    const instances = await twoInstances(privatePostgres.url, 'support');
+    const instances = await instancesOn(privatePostgres.url, 'support');
     const customer = new CustomerStream(client(instances[0]!), 'joe');
     const { sessionId } = await customer.init();
     const agent = new AgentStream(client(instances[1]!), 'agent-a');
@@ -199,4 +199,22 @@ describeWithPostgres('faults of a deployment on PostgreSQL', () => {
     again.send('after the crash');
     expect(describeAgentResponse(await agentAgain.next(10_000))).toBe('customer: after the crash');
   }, 90_000);
+
+  test('a takeover sent while the old stream\'s instance was cut from the database still ends that stream once it is back', async () => {
+    schema = await freshSchema();
+    const target = new URL(POSTGRES_URL);
+    proxy = await startCuttableProxy(target.hostname, Number(target.port || 5432));
+    const viaProxy = new URL(POSTGRES_URL);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const [cutOff] = await instancesOn(viaProxy.toString(), schema.schema, 1);
+    const [steady] = await instancesOn(POSTGRES_URL, schema.schema, 1);
+    const first = new CustomerStream(client(cutOff!), 'joe');
+    const { sessionId } = await first.init();
+    await proxy.cut(); // its channel misses the takeover request
+    await waitForHealth(cutOff!, 'NOT_SERVING', 8_000);
+    await new CustomerStream(client(steady!), 'joe').init(sessionId);
+    expect(first.status).toBeUndefined();
+    await proxy.restore();
+    expect(await first.endCode(10_000)).toBe(grpc.status.ABORTED);
+  }, 60_000);
 });

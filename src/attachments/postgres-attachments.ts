@@ -7,7 +7,8 @@ import { inTransaction, queueTime } from '../storage/postgres/postgres-queries';
 
 type Role = 'customer' | 'agent';
 type DisplaceMessage = { t: 'displace'; i: string; s: StreamId };
-type LocalStream = Readonly<{ sessionId: string; role: Role; stream: AttachedStream }>;
+/** A stream attached on this instance; `recorded` once its attendance row has committed. */
+type LocalStream = { readonly sessionId: string; readonly role: Role; readonly stream: AttachedStream; recorded: boolean };
 
 /** The customer of a session is one: its attendance row needs no user id. */
 const THE_CUSTOMER = '';
@@ -32,6 +33,7 @@ export class PostgresAttachments implements Attachments {
     channel.onMessage((message) => {
       if (isDisplaceMessage(message) && message.i === instanceId) this.local.get(message.s)?.stream.displace();
     });
+    channel.onReconnect(() => void this.displaceReplaced().catch(() => {}));
   }
 
   attachCustomer(sessionId: string, stream: AttachedStream): Promise<void> {
@@ -85,9 +87,23 @@ export class PostgresAttachments implements Attachments {
     return new Set([...this.local.values()].map((s) => s.sessionId)).size;
   }
 
+  /**
+   * After the channel was down, a takeover request may have been missed: every local stream whose
+   * attendance row is gone (replaced by another stream, or released with this instance's lease)
+   * is displaced now.
+   */
+  private async displaceReplaced(): Promise<void> {
+    const ids = [...this.local].filter(([, local]) => local.recorded).map(([id]) => id);
+    if (ids.length === 0) return;
+    const { rows } = await this.pool.query<{ stream_id: string }>('SELECT stream_id FROM attendance WHERE stream_id = ANY($1)', [ids]);
+    const attached = new Set(rows.map((row) => row.stream_id));
+    for (const id of ids) if (!attached.has(id)) this.local.get(id)?.stream.displace();
+  }
+
   /** Records the stream as the session's one for `role` and `userId`, and displaces the one it replaces, wherever it is. */
   private async attach(sessionId: string, role: Role, userId: string, stream: AttachedStream): Promise<void> {
-    this.local.set(stream.id, { sessionId, role, stream });
+    const local: LocalStream = { sessionId, role, stream, recorded: false };
+    this.local.set(stream.id, local);
     const previous = await unlessUnavailable(() =>
       inTransaction(this.pool, async (client) => {
         const pk = await lockSession(client, sessionId);
@@ -107,6 +123,7 @@ export class PostgresAttachments implements Attachments {
       this.local.delete(stream.id);
       throw error;
     });
+    local.recorded = true;
     if (!previous || previous.stream_id === stream.id) return;
     if (previous.instance_id === this.instanceId) this.local.get(previous.stream_id)?.stream.displace();
     else this.channel.send({ t: 'displace', i: previous.instance_id, s: previous.stream_id } satisfies DisplaceMessage);
