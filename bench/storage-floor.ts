@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodedHistoryEntrySize, type Author } from '../src/domain/entry';
+import { encodedHistoryEntrySize } from '../src/transport/history-entry-size';
+import type { Author } from '../src/domain/entry';
 import { openDatabase } from '../src/storage/open-database';
 import { SqliteSessionStore } from '../src/storage/sqlite-session-store';
 

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Session, SupportClient } from '../gen/support';
 import { parseConfig } from '../src/config/config';
-import { encodedHistoryEntrySize } from '../src/domain/entry';
+import { encodedHistoryEntrySize } from '../src/transport/history-entry-size';
 import { createJsonLogger } from '../src/log/logger';
 import { startServer, type RunningServer } from '../src/server/server';
 import { openDatabase } from '../src/storage/open-database';

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { PostgresEventBus } from '../src/bus/postgres-event-bus';
-import { encodedHistoryEntrySize, type Entry } from '../src/domain/entry';
+import { encodedHistoryEntrySize } from '../src/transport/history-entry-size';
+import type { Entry } from '../src/domain/entry';
 import type { SessionEvent } from '../src/domain/event-bus';
 import { PostgresChannel } from '../src/storage/postgres/postgres-channel';
 import { createPool } from '../src/storage/postgres/postgres-connection';

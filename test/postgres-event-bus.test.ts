@@ -1,5 +1,5 @@
 import { PostgresEventBus } from '../src/bus/postgres-event-bus';
-import { encodedHistoryEntrySize } from '../src/domain/entry';
+import { encodedHistoryEntrySize } from '../src/transport/history-entry-size';
 import type { SessionEvent } from '../src/domain/event-bus';
 import { PostgresChannel } from '../src/storage/postgres/postgres-channel';
 import { createPool } from '../src/storage/postgres/postgres-connection';

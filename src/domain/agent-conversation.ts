@@ -1,23 +1,23 @@
 import type { ChatContext, StreamPort } from './chat-context';
 import { ChatError } from './chat-error';
-import { encodedHistoryEntrySize, type Entry } from './entry';
+import type { Entry } from './entry';
 import type { SessionEvent } from './event-bus';
-import { openLiveSession } from './live-session';
+import { joinSession } from './join-session';
 
 /** What an agent stream sends besides the accepted session's snapshot: the others' entries, and the session's end. */
 export type AgentOutput = { kind: 'entry'; entry: Entry } | { kind: 'session-ended' };
 
-type Connection = { readonly sessionId: string; unsubscribe: () => void };
+type Connection = { readonly sessionId: string; readonly unsubscribe: () => void };
 
 /**
  * The state machine of one ChatAgent stream (SPEC §4): disconnected until `accept`, then
  * connected to one session until `leave`, the session's end, a takeover, or the end of the
- * stream (`close`). Requests run one at a time (the transport awaits each) and throw ChatError;
- * `close` may run while one is pending, so every step after an await checks the connection.
+ * stream (`close`). The transport awaits each request before the next and they throw ChatError;
+ * `close` runs when the stream's signal fires, possibly while a request is pending, so a join
+ * checks the signal after every await (join-session.ts).
  */
 export class AgentConversation {
   private connection: Connection | undefined;
-  private closed = false;
   /** The last session this stream was connected to, for its log line. */
   lastSessionId: string | undefined;
 
@@ -31,14 +31,29 @@ export class AgentConversation {
   async accept(sessionId: string): Promise<void> {
     if (this.connection) throw new ChatError('failed-precondition', 'this stream is already in a session; leave it first');
     const id = sessionId === '' ? await this.takeFromQueue() : await this.checkAcceptable(sessionId);
-    await this.connect(id);
+    this.lastSessionId = id;
+    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this agent took the session over'));
+    await joinSession(this.ctx, this.port, {
+      sessionId: id,
+      onEvent: (event) => this.onEvent(event),
+      attach: () => this.ctx.attachments.attachAgent(id, this.agentId, { id: this.port.id, displace }),
+      record: () => this.ctx.store.markAttended(id),
+      // Left as any ended stream leaves, so that a session taken from the queue goes back to it.
+      detach: () => this.ctx.attachments.detachAgent(id, this.agentId, this.port.id, this.ctx.now()),
+      // Its end is news for an agent: it gets the snapshot, then session_ended.
+      refuseEndedMeanwhile: false,
+      enter: (unsubscribe) => {
+        this.connection = { sessionId: id, unsubscribe };
+        return () => this.detach(true);
+      },
+    });
   }
 
   /** Commits the agent's message and pushes it to the customer and the other agents. */
   async send(text: string): Promise<void> {
     const { sessionId } = this.requireConnection('send a message');
     const author = { kind: 'agent', agentId: this.agentId } as const;
-    const draft = { author, text, origin: this.port.id, encodedSize: (date: Date) => encodedHistoryEntrySize(date, author, text) };
+    const draft = { author, text, origin: this.port.id, encodedSize: (date: Date) => this.ctx.encodedEntrySize(date, author, text) };
     const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }
@@ -56,7 +71,6 @@ export class AgentConversation {
    * start on SQLite, as its lease is released on PostgreSQL).
    */
   async close(serverStopping = false): Promise<void> {
-    this.closed = true;
     if (!serverStopping) return this.detach(true);
     this.connection?.unsubscribe();
     this.connection = undefined;
@@ -73,31 +87,6 @@ export class AgentConversation {
     if (!session) throw new ChatError('not-found', 'no such session');
     if (session.state === 'ended') throw new ChatError('failed-precondition', 'the session has ended');
     return sessionId;
-  }
-
-  private async connect(sessionId: string): Promise<void> {
-    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this agent took the session over'));
-    this.connection = { sessionId, unsubscribe: () => {} };
-    this.lastSessionId = sessionId;
-    try {
-      // Attached before the session is marked attended, so that a racing `leave` of the last other
-      // agent sees this one and does not put the session back in the queue.
-      await this.ctx.attachments.attachAgent(sessionId, this.agentId, { id: this.port.id, displace });
-      const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.ctx.store.markAttended(sessionId));
-      // The stream ended while the session was taken (possibly before this stream attached, while
-      // the queue was read): leave as any ended stream does, so it is not left marked as attended.
-      if (this.closed) {
-        live.unsubscribe();
-        return await this.detach(true);
-      }
-      if (this.connection?.sessionId !== sessionId) return live.unsubscribe(); // the session ended meanwhile
-      this.connection.unsubscribe = live.unsubscribe;
-      await this.port.pushSnapshot(live.snapshot);
-      if (this.connection?.sessionId === sessionId) live.start(); // unless the stream ended while the history was sent
-    } catch (err) {
-      await this.detach(true);
-      throw err;
-    }
   }
 
   private onEvent(event: SessionEvent): void {

@@ -2,7 +2,7 @@ import type { Attachments } from './attachments';
 import type { EventBus, StreamId } from './event-bus';
 import type { HistoryLimits, SessionStore } from './session-store';
 import type { ChatError } from './chat-error';
-import type { SessionSnapshot } from './entry';
+import type { Author, SessionSnapshot } from './entry';
 
 /** The limits the domain enforces (SPEC §6); message text limits are checked at the edge. */
 export type ChatLimits = Readonly<{ maxOpenSessions: number; history: HistoryLimits }>;
@@ -16,6 +16,11 @@ export type ChatContext = Readonly<{
   /** The wall clock (injectable so tests can step it back). */
   now: () => Date;
   newSessionId: () => string;
+  /**
+   * Bytes an entry adds to a session's encoded history (--max-history-bytes): the wire format is
+   * the transport's, so the transport says.
+   */
+  encodedEntrySize: (date: Date, author: Author, text: string) => number;
   /** Reports a failure of a step no request waits for (a detach after the session ended). */
   reportError: (error: unknown) => void;
 }>;
@@ -23,6 +28,8 @@ export type ChatContext = Readonly<{
 /** The transport side of one stream, as a conversation sees it. */
 export interface StreamPort<Output> {
   readonly id: StreamId;
+  /** Fires once, when the stream ends however it ends; the transport then closes the conversation. */
+  readonly signal: AbortSignal;
   /** Queues a response for the client. */
   push(output: Output): void;
   /**

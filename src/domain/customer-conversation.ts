@@ -1,26 +1,27 @@
 import type { ChatContext, StreamPort } from './chat-context';
 import { ChatError } from './chat-error';
-import { encodedHistoryEntrySize, type Entry } from './entry';
+import type { Author, Entry } from './entry';
 import type { SessionEvent } from './event-bus';
-import { openLiveSession } from './live-session';
+import { joinSession } from './join-session';
 import type { SessionRecord } from './session-store';
 
 /** What a customer stream sends besides the session's snapshot: agents' messages. */
 export type CustomerOutput = { kind: 'agent-message'; entry: Entry };
 
-type Connection = { readonly sessionId: string; unsubscribe: () => void };
+type Connection = { readonly sessionId: string; readonly unsubscribe: () => void };
 
-const customer = { kind: 'customer' } as const;
+/** The author of every entry a customer stream sends. */
+const customerAuthor: Author = { kind: 'customer' };
 
 /**
  * The state machine of one ChatCustomer stream (SPEC §3): disconnected until `init`, then
  * connected to one session until `hangUp`, a takeover, the session's end, or the end of the
- * stream (`close`). Requests run one at a time (the transport awaits each); `close` may run while
- * one is pending, so every step after an await checks that the stream is still connected.
+ * stream (`close`). The transport awaits each request before the next and they throw ChatError;
+ * `close` runs when the stream's signal fires, possibly while a request is pending, so a join
+ * checks the signal after every await (join-session.ts).
  */
 export class CustomerConversation {
   private connection: Connection | undefined;
-  private closed = false;
   /** The last session this stream was connected to, for its log line. */
   lastSessionId: string | undefined;
 
@@ -34,13 +35,27 @@ export class CustomerConversation {
   async init(resumeSessionId: string): Promise<void> {
     if (this.connection) throw new ChatError('failed-precondition', 'this stream is already in a session; hang up first');
     const sessionId = resumeSessionId === '' ? await this.createSession() : await this.checkResumable(resumeSessionId);
-    await this.connect(sessionId);
+    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
+    await joinSession(this.ctx, this.port, {
+      sessionId,
+      onEvent: (event) => this.onEvent(event),
+      attach: () => this.ctx.attachments.attachCustomer(sessionId, { id: this.port.id, displace }),
+      record: () => this.readJoined(sessionId),
+      detach: () => this.ctx.attachments.detachCustomer(sessionId, this.port.id),
+      // The protocol has no message for a customer's session ending: the join fails as a resume of it would.
+      refuseEndedMeanwhile: true,
+      enter: (unsubscribe) => {
+        this.connection = { sessionId, unsubscribe };
+        this.lastSessionId = sessionId;
+        return () => this.detach();
+      },
+    });
   }
 
   /** Commits the customer's message and pushes it to the session's agents. */
   async send(text: string): Promise<void> {
     const { sessionId } = this.requireConnection('send a message');
-    const draft = { author: customer, text, origin: this.port.id, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
+    const draft = { author: customerAuthor, text, origin: this.port.id, encodedSize: (date: Date) => this.ctx.encodedEntrySize(date, customerAuthor, text) };
     const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }
@@ -57,7 +72,6 @@ export class CustomerConversation {
 
   /** The stream has ended, however it ended: detach, leaving the session open. Safe to call twice. */
   async close(): Promise<void> {
-    this.closed = true;
     const sessionId = await this.detach();
     if (sessionId) await this.ctx.store.recordCustomerPresence([sessionId], this.ctx.now());
   }
@@ -76,41 +90,13 @@ export class CustomerConversation {
     return sessionId;
   }
 
-  private async connect(sessionId: string): Promise<void> {
-    const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this customer took the session over'));
-    const stream = { id: this.port.id, displace };
-    // Attached before the session is read: the idle sweep, which ends only sessions without a
-    // customer attached, either ended it before (the read says so) or leaves it open.
-    const join = async () => {
-      await this.ctx.attachments.attachCustomer(sessionId, stream);
-      // Presence is only a hint for after a crash: not awaited, so that a resume needs no write
-      // (it is served while another process holds the database's write lock).
-      this.ctx.store.recordCustomerPresence([sessionId], this.ctx.now()).catch(this.reportUnlessUnavailable);
-      return this.openSession(sessionId);
-    };
-    const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), join).catch(async (err: unknown) => {
-      await this.ctx.attachments.detachCustomer(sessionId, this.port.id);
-      throw err;
-    });
-    if (this.closed || live.endedMeanwhile()) {
-      live.unsubscribe();
-      await this.ctx.attachments.detachCustomer(sessionId, this.port.id);
-      if (this.closed) return;
-      throw new ChatError('failed-precondition', 'the session has ended');
-    }
-    this.connection = { sessionId, unsubscribe: live.unsubscribe };
-    this.lastSessionId = sessionId;
-    try {
-      await this.port.pushSnapshot(live.snapshot);
-    } catch (err) {
-      await this.detach();
-      throw err;
-    }
-    if (this.connection?.sessionId !== sessionId) return; // the stream ended while the history was sent
-    live.start();
-  }
-
-  private async openSession(sessionId: string): Promise<SessionRecord> {
+  /**
+   * The session as this stream joins it (read once the stream is attached, see join-session.ts).
+   * Presence is only a hint for after a crash: not awaited, so that a resume needs no write (it is
+   * served while another process holds the database's write lock).
+   */
+  private async readJoined(sessionId: string): Promise<SessionRecord> {
+    this.ctx.store.recordCustomerPresence([sessionId], this.ctx.now()).catch(this.reportUnlessUnavailable);
     const session = await this.ctx.store.findSession(sessionId);
     if (!session) throw new ChatError('not-found', 'no such session');
     return session;

@@ -6,13 +6,13 @@ import type { Logger } from '../log/logger';
  * Runs `endIdleSessions` at start-up and then periodically: every quarter of the timeout, between
  * 250 ms (small timeouts in tests) and one minute. Returns a function that stops it.
  */
-export function startIdleSweeper(chat: ChatContext, idleTimeoutMs: number, logger: Logger): () => void {
+export function startIdleSweeper(context: ChatContext, idleTimeoutMs: number, logger: Logger): () => void {
   let running = false;
   const sweep = async () => {
     if (running) return; // a slow sweep is never overlapped by the next
     running = true;
     try {
-      const ended = await endIdleSessions(chat, idleTimeoutMs);
+      const ended = await endIdleSessions(context, idleTimeoutMs);
       if (ended > 0) logger.info('ended idle sessions', { sessions: ended });
     } catch (err) {
       logger.error('idle sweep failed', { error: err instanceof Error ? err.stack : String(err) });

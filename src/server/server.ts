@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger';
 import { createAgentHandler } from '../transport/agent-handler';
 import { createCustomerHandler } from '../transport/customer-handler';
 import { EncodedHistoryCache } from '../transport/encoded-history-cache';
+import { encodedHistoryEntrySize } from '../transport/history-entry-size';
 import { JoinRateLimiter } from '../transport/join-rate-limiter';
 import { OutboundBudget } from '../transport/outbound-budget';
 import { createRequestParsers, type RequestParsers } from '../transport/request-schemas';
@@ -76,7 +77,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     },
   });
   const { bus, attachments } = backend;
-  const chat = chatContext(backend, config, logger);
+  const context = chatContext(backend, config, logger);
   let isStopping = false;
   const env = callEnvironment(config, tuning, authenticator, logger, instanceId, () => isStopping);
   endAllStreams = (why) => {
@@ -84,7 +85,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   };
   const server = new grpc.Server(serverOptions(config));
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
-  const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
+  const health = addServices(server, context, createRequestParsers(config.maxMessageBytes), env);
   let port: number;
   try {
     port = await bind(server, config.host, config.port, transport.credentials);
@@ -95,7 +96,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     await backend.close();
     throw err;
   }
-  const stopIdleSweeper = startIdleSweeper(chat, config.idleTimeoutSeconds * 1000, logger);
+  const stopIdleSweeper = startIdleSweeper(context, config.idleTimeoutSeconds * 1000, logger);
   logSecurity(config, transport, logger);
   backend.watchDatabase((reachable) => {
     logger.warn(reachable ? 'the database answers again' : 'the database does not answer: health is NOT_SERVING', {});
@@ -149,15 +150,16 @@ function chatContext({ store, bus, attachments }: ChatBackend, config: Config, l
     },
     now: () => new Date(),
     newSessionId,
+    encodedEntrySize: encodedHistoryEntrySize,
     reportError: (error) => logger.error('a background step of a stream failed', { error: error instanceof Error ? error.stack : String(error) }),
   };
 }
 
 /** Support (with strict request decoding), reflection and health; returns the health service. */
-function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestParsers, env: CallEnvironment): HealthService {
+function addServices(server: grpc.Server, context: ChatContext, parsers: RequestParsers, env: CallEnvironment): HealthService {
   const implementation: SupportServer = {
-    chatCustomer: createCustomerHandler(chat, parsers, env),
-    chatAgent: createAgentHandler(chat, parsers, env),
+    chatCustomer: createCustomerHandler(context, parsers, env),
+    chatAgent: createAgentHandler(context, parsers, env),
   };
   server.addService(strictSupportService, implementation);
   addReflection(server);

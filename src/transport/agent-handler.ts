@@ -11,7 +11,7 @@ import { serveConversation } from './serve-conversation';
 
 /** The ChatAgent method (SPEC §4). */
 export function createAgentHandler(
-  chat: ChatContext,
+  context: ChatContext,
   parsers: RequestParsers,
   env: CallEnvironment,
 ): (call: ServerDuplexStream<ChatAgentRequest, ChatAgentResponse>) => Promise<void> {
@@ -20,7 +20,7 @@ export function createAgentHandler(
   const encodeEntry = reuseLastResult((entry: Entry) => encode({ kind: 'entry', entry }));
   return serveConversation(env, {
     role: 'agent',
-    open: (userId, port) => new AgentConversation(chat, userId, port),
+    open: (userId, port) => new AgentConversation(context, userId, port),
     encode: (output: AgentOutput) => (output.kind === 'entry' ? encodeEntry(output.entry) : encode(output)),
     apply: (conversation, request: ChatAgentRequest, join) => {
       const command = parsers.agent(request);

@@ -9,13 +9,13 @@ import { serveConversation } from './serve-conversation';
 
 /** The ChatCustomer method (SPEC §3). */
 export function createCustomerHandler(
-  chat: ChatContext,
+  context: ChatContext,
   parsers: RequestParsers,
   env: CallEnvironment,
 ): (call: ServerDuplexStream<ChatCustomerRequest, ChatCustomerResponse>) => Promise<void> {
   return serveConversation(env, {
     role: 'customer',
-    open: (userId, port) => new CustomerConversation(chat, userId, port),
+    open: (userId, port) => new CustomerConversation(context, userId, port),
     encode: (output: CustomerOutput) => ChatCustomerResponse.encode(toCustomerResponse(output)).finish(),
     apply: (conversation, request: ChatCustomerRequest, join) => {
       const command = parsers.customer(request);

@@ -36,6 +36,7 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
     serveCall(call, env, method.role, async (stream, identity, reportSession) => {
       const conversation = method.open(identity.userId, {
         id: stream.id,
+        signal: stream.signal,
         push: (output) => stream.push(method.encode(output)),
         pushSnapshot: async (snapshot) => stream.push(await env.snapshots.encode(snapshot, stream.signal)),
         abort: (error) => stream.end(toCallStatus(error)),

@@ -1,5 +1,6 @@
 import { ChatError } from '../../src/domain/chat-error';
-import { encodedHistoryEntrySize, type Author } from '../../src/domain/entry';
+import { encodedHistoryEntrySize } from '../../src/transport/history-entry-size';
+import type { Author } from '../../src/domain/entry';
 import type { EntryDraft, SessionStore } from '../../src/domain/session-store';
 
 /** A store under test, on a database of its own. */

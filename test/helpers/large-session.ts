@@ -1,5 +1,5 @@
 import type { Author } from '../../src/domain/entry';
-import { encodedHistoryEntrySize } from '../../src/domain/entry';
+import { encodedHistoryEntrySize } from '../../src/transport/history-entry-size';
 import { openDatabase } from '../../src/storage/open-database';
 import { SqliteSessionStore } from '../../src/storage/sqlite-session-store';
 

@@ -1,5 +1,6 @@
 import { Session } from '../../gen/support';
-import { encodedHistoryEntrySize, type Author } from '../../src/domain/entry';
+import { encodedHistoryEntrySize } from '../../src/transport/history-entry-size';
+import type { Author } from '../../src/domain/entry';
 
 /** The bytes one entry takes in an encoded Session, measured with the generated encoder. */
 function measured(date: Date, author: Author, text: string): number {

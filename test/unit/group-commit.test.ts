@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ChatError } from '../../src/domain/chat-error';
-import { encodedHistoryEntrySize } from '../../src/domain/entry';
+import { encodedHistoryEntrySize } from '../../src/transport/history-entry-size';
 import type { EntryDraft } from '../../src/domain/session-store';
 import { GroupCommit } from '../../src/storage/group-commit';
 import { openDatabase } from '../../src/storage/open-database';
