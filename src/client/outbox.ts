@@ -43,11 +43,6 @@ export class Outbox {
     return this.writtenTexts().length;
   }
 
-  /** Whether the app asked to leave and that is not done yet. */
-  hasLeave(): boolean {
-    return [...this.written, ...this.queued].some((item) => item.kind === 'leave');
-  }
-
   /**
    * After a resumed history: the first `committed` written messages are in it (their promises
    * resolve); the rest was lost with the stream and goes back to the front of the queue, to be

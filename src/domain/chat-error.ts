@@ -1,6 +1,7 @@
 /**
  * The kinds of failure the chat domain reports. Each maps to exactly one gRPC status code, in
- * `transport/grpc-status.ts`; the domain itself knows nothing of gRPC.
+ * `transport/grpc-status.ts`; the domain itself knows nothing of gRPC. A bug is no kind: anything
+ * thrown that is not a ChatError becomes INTERNAL there.
  */
 export type ChatErrorKind =
   /** Missing, repeated or malformed credentials. */
@@ -17,10 +18,8 @@ export type ChatErrorKind =
   | 'resource-exhausted'
   /** Another stream of the same user took this stream's session over. */
   | 'aborted'
-  /** The server is shutting down. */
-  | 'unavailable'
-  /** A bug: details never reach the client. */
-  | 'internal';
+  /** The server is shutting down, or its store cannot be reached. */
+  | 'unavailable';
 
 /** The one error type of the domain: a kind and a message that is safe to show the client. */
 export class ChatError extends Error {

@@ -3,7 +3,7 @@ import { ChatError } from './chat-error';
 import type { Author, Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { joinSession } from './join-session';
-import type { SessionRecord } from './session-store';
+import type { StoredSession } from './session-store';
 
 /** What a customer stream sends besides the session's snapshot: agents' messages. */
 export type CustomerOutput = { kind: 'agent-message'; entry: Entry };
@@ -95,7 +95,7 @@ export class CustomerConversation {
    * Presence is only a hint for after a crash: not awaited, so that a resume needs no write (it is
    * served while another process holds the database's write lock).
    */
-  private async readJoined(sessionId: string): Promise<SessionRecord> {
+  private async readJoined(sessionId: string): Promise<StoredSession> {
     this.ctx.store.recordCustomerPresence([sessionId], this.ctx.now()).catch(this.reportUnlessUnavailable);
     const session = await this.ctx.store.findSession(sessionId);
     if (!session) throw new ChatError('not-found', 'no such session');

@@ -2,7 +2,7 @@ import type { ChatContext, StreamPort } from './chat-context';
 import { ChatError } from './chat-error';
 import type { SessionEvent } from './event-bus';
 import { openLiveSession } from './live-session';
-import type { SessionRecord } from './session-store';
+import type { StoredSession } from './session-store';
 
 /** What differs between a customer and an agent joining a session. */
 export type SessionJoin = Readonly<{
@@ -11,7 +11,7 @@ export type SessionJoin = Readonly<{
   /** Attaches the stream to the session, displacing the same user's previous stream there. */
   attach: () => Promise<void>;
   /** The store step that records the join; returns the session as of that moment. Runs once attached. */
-  record: () => Promise<SessionRecord>;
+  record: () => Promise<StoredSession>;
   /** Undoes `attach`: the join failed, or the stream ended before it was in the session. */
   detach: () => Promise<unknown>;
   /** Whether a session whose end was published after `record` is refused rather than joined (and its end then sent). */

@@ -2,7 +2,7 @@ import type { ChatContext } from './chat-context';
 import { ChatError } from './chat-error';
 import type { SessionSnapshot } from './entry';
 import type { SessionEvent } from './event-bus';
-import type { SessionRecord } from './session-store';
+import type { StoredSession } from './session-store';
 
 /** A stream's view of an open session: the snapshot to send first, then live events. */
 export type LiveSession = Readonly<{
@@ -24,7 +24,7 @@ export async function openLiveSession(
   ctx: ChatContext,
   sessionId: string,
   onEvent: (event: SessionEvent) => void,
-  join: () => Promise<SessionRecord>,
+  join: () => Promise<StoredSession>,
 ): Promise<LiveSession> {
   const subscription = await ctx.bus.subscribe(sessionId, onEvent);
   try {

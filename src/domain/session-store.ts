@@ -1,8 +1,11 @@
 import type { Author, Entry } from './entry';
 import type { StreamId } from './event-bus';
 
-/** What the domain needs to know of a stored session. */
-export type SessionRecord = Readonly<{ id: string; customerId: string; state: 'open' | 'ended'; lastSeq: number }>;
+/**
+ * A session as the store reports it to the domain: who it is for, whether it is open, and its last
+ * entry's sequence number. (Each store has its own row shape behind it; none of them leaves storage.)
+ */
+export type StoredSession = Readonly<{ id: string; customerId: string; state: 'open' | 'ended'; lastSeq: number }>;
 
 /** An entry to append; the store gives it its sequence number and date. */
 export type EntryDraft = Readonly<{
@@ -26,7 +29,7 @@ export type HistoryLimits = Readonly<{ maxBytes: number; maxEntries: number }>;
 export interface SessionStore {
   /** Creates an open session awaiting an agent; `resource-exhausted` if the customer already has `maxOpen`. */
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void>;
-  findSession(id: string): Promise<SessionRecord | undefined>;
+  findSession(id: string): Promise<StoredSession | undefined>;
   /**
    * Up to `limit` entries of the session with `afterSeq < seq <= upToSeq`, oldest first. Entries
    * never change once committed, so pages read one after another make one consistent history.
@@ -52,7 +55,7 @@ export interface SessionStore {
    * An agent attached: takes the session out of the awaiting queue and returns it as of that
    * moment. `not-found` if there is no such session, `failed-precondition` if it has ended.
    */
-  markAttended(sessionId: string): Promise<SessionRecord>;
+  markAttended(sessionId: string): Promise<StoredSession>;
   /** Puts an open session at the end of the awaiting queue (its last agent left). */
   markAwaiting(sessionId: string, now: Date): Promise<void>;
   /**

@@ -11,19 +11,21 @@ export const strictSupportService = {
   chatCustomer: {
     ...SupportService.chatCustomer,
     requestDeserialize: strictDeserializer((reader) => ChatCustomerRequest.decode(reader)),
-    responseSerialize: passThroughEncoded((response: ChatCustomerResponse) => ChatCustomerResponse.encode(response).finish()),
+    responseSerialize: passThroughEncoded<ChatCustomerResponse>,
   },
   chatAgent: {
     ...SupportService.chatAgent,
     requestDeserialize: strictDeserializer((reader) => ChatAgentRequest.decode(reader)),
-    responseSerialize: passThroughEncoded((response: ChatAgentResponse) => ChatAgentResponse.encode(response).finish()),
+    responseSerialize: passThroughEncoded<ChatAgentResponse>,
   },
 } satisfies ServiceDefinition<SupportServer>;
 
-/** A response serializer that leaves already-encoded bytes as they are. */
-function passThroughEncoded<T>(encode: (response: T) => Uint8Array): (response: T | Uint8Array) => Buffer {
-  return (response) => {
-    const bytes = response instanceof Uint8Array ? response : encode(response);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
+/**
+ * The response serializer: handlers write every response already encoded (call-stream.ts), so its
+ * bytes go out as they are. Typed as taking the message, since the generated definition says so;
+ * a handler that wrote a message unencoded is a bug, and fails here.
+ */
+function passThroughEncoded<T>(response: T): Buffer {
+  if (!(response instanceof Uint8Array)) throw new TypeError('a Support response was written unencoded');
+  return Buffer.from(response.buffer, response.byteOffset, response.byteLength);
 }

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
 import type { Author, Entry } from '../domain/entry';
-import type { EntryDraft, HistoryLimits, SessionRecord, SessionStore } from '../domain/session-store';
+import type { EntryDraft, HistoryLimits, StoredSession, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
 import { SessionRowCache, type SessionCounters } from './session-row-cache';
 
@@ -76,7 +76,7 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  async findSession(id: string): Promise<SessionRecord | undefined> {
+  async findSession(id: string): Promise<StoredSession | undefined> {
     const row = this.sql.sessionById.get(id);
     return row && toRecord(row);
   }
@@ -131,7 +131,7 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  markAttended(sessionId: string): Promise<SessionRecord> {
+  markAttended(sessionId: string): Promise<StoredSession> {
     return this.writes.run(() => {
       const row = this.openSession(sessionId);
       this.sql.markAttended.run(sessionId);
@@ -193,11 +193,11 @@ export class SqliteSessionStore implements SessionStore {
   }
 }
 
-function toRecord(row: SessionRow): SessionRecord {
+function toRecord(row: SessionRow): StoredSession {
   return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.last_seq };
 }
 
-function countersToRecord(row: SessionCounters): SessionRecord {
+function countersToRecord(row: SessionCounters): StoredSession {
   return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.lastSeq };
 }
 

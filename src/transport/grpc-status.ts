@@ -14,7 +14,6 @@ const codeOfKind: Record<ChatErrorKind, Status> = {
   'resource-exhausted': Status.RESOURCE_EXHAUSTED,
   aborted: Status.ABORTED,
   unavailable: Status.UNAVAILABLE,
-  internal: Status.INTERNAL,
 };
 
 /**

@@ -1,4 +1,7 @@
-/** A stream's request rate limit (issue 6): `perSecond` 0 turns it off. */
+/**
+ * A stream's request rate limit (--max-messages-per-second, --message-burst: every request counts,
+ * not only messages, since each costs the server a step): `perSecond` 0 turns it off.
+ */
 export type RequestRate = Readonly<{ perSecond: number; burst: number }>;
 
 /**

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { ChatError } from '../../domain/chat-error';
-import type { SessionRecord } from '../../domain/session-store';
+import type { StoredSession } from '../../domain/session-store';
 
 /** The columns of a session row the domain sees, as the queries below return them. */
-export type SessionRecordRow = { id: string; customer: string; state: 'open' | 'ended'; last_seq: string };
+export type StoredSessionRow = { id: string; customer: string; state: 'open' | 'ended'; last_seq: string };
 
 export const RECORD_COLUMNS = 'id, customer, state, last_seq';
 
@@ -15,7 +15,7 @@ export function queueTime(nowParameter: string): string {
   return `GREATEST(${nowParameter}::bigint, COALESCE((SELECT max(awaiting_since) FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL) + 1, ${nowParameter}::bigint))`;
 }
 
-export function toRecord(row: SessionRecordRow): SessionRecord {
+export function toRecord(row: StoredSessionRow): StoredSession {
   return { id: row.id, customerId: row.customer, state: row.state, lastSeq: Number(row.last_seq) };
 }
 

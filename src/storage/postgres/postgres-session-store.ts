@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { ChatError } from '../../domain/chat-error';
 import type { Author, Entry } from '../../domain/entry';
-import type { EntryDraft, HistoryLimits, SessionRecord, SessionStore } from '../../domain/session-store';
+import type { EntryDraft, HistoryLimits, StoredSession, SessionStore } from '../../domain/session-store';
 import { AppendBatcher } from './append-batcher';
 import { unlessUnavailable } from './postgres-connection';
-import { inTransaction, notOpenError, queueTime, RECORD_COLUMNS, toRecord, type SessionRecordRow } from './postgres-queries';
+import { inTransaction, notOpenError, queueTime, RECORD_COLUMNS, toRecord, type StoredSessionRow } from './postgres-queries';
 import { fromStoredText } from './stored-text';
 
 type EntryRow = { seq: string; date_ms: string; agent: string | null; text: string };
@@ -41,8 +41,8 @@ export class PostgresSessionStore implements SessionStore {
     );
   }
 
-  async findSession(id: string): Promise<SessionRecord | undefined> {
-    const { rows } = await unlessUnavailable(() => this.pool.query<SessionRecordRow>(`SELECT ${RECORD_COLUMNS} FROM sessions WHERE id = $1`, [id]));
+  async findSession(id: string): Promise<StoredSession | undefined> {
+    const { rows } = await unlessUnavailable(() => this.pool.query<StoredSessionRow>(`SELECT ${RECORD_COLUMNS} FROM sessions WHERE id = $1`, [id]));
     return rows[0] && toRecord(rows[0]);
   }
 
@@ -101,7 +101,7 @@ export class PostgresSessionStore implements SessionStore {
     );
   }
 
-  markAttended(sessionId: string): Promise<SessionRecord> {
+  markAttended(sessionId: string): Promise<StoredSession> {
     return this.updateOpen(sessionId, 'awaiting_since = NULL', []);
   }
 
@@ -142,10 +142,10 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   /** Sets `assignments` ($1 id, then `parameters`) on an open session and returns it; refuses a missing or ended one. */
-  private updateOpen(sessionId: string, assignments: string, parameters: unknown[]): Promise<SessionRecord> {
+  private updateOpen(sessionId: string, assignments: string, parameters: unknown[]): Promise<StoredSession> {
     return unlessUnavailable(() =>
       inTransaction(this.pool, async (client) => {
-        const { rows } = await client.query<SessionRecordRow>(
+        const { rows } = await client.query<StoredSessionRow>(
           `UPDATE sessions SET ${assignments} WHERE id = $1 AND state = 'open' RETURNING ${RECORD_COLUMNS}`,
           [sessionId, ...parameters],
         );
