@@ -1,15 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import type { Session, SupportClient } from '../gen/support';
 import { AgentStream, describeAgentResponse, describeCustomerResponse, describeHistory, nextDescribed, streamsOf } from './helpers/chat-client';
-import { useServerPerTest, type TestServer } from './helpers/test-server';
+import { useServerPerTest } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
 // SPEC §4: the ChatAgent stream.
 
-let server: TestServer;
 let client: SupportClient;
-useServerPerTest((started, connected) => {
-  server = started;
+useServerPerTest((_started, connected) => {
   client = connected;
 });
 

@@ -1,12 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import type { SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse } from './helpers/chat-client';
-import { useServerPerTest, type TestServer } from './helpers/test-server';
+import { AgentStream, CustomerStream, describeAgentResponse, describeCustomerResponse } from './helpers/chat-client';
+import { useServerPerTest } from './helpers/test-server';
 
-let server: TestServer;
 let client: SupportClient;
-useServerPerTest((started, connected) => {
-  server = started;
+useServerPerTest((_started, connected) => {
   client = connected;
 });
 

@@ -1,14 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import type { ChatAgentResponse, Session, SupportClient } from '../gen/support';
 import { describeCustomerResponse, describeHistory, nextDescribed, streamsOf } from './helpers/chat-client';
-import { useServerPerTest, type TestServer } from './helpers/test-server';
+import { useServerPerTest } from './helpers/test-server';
 
 // SPEC §3: the ChatCustomer stream.
 
-let server: TestServer;
 let client: SupportClient;
-useServerPerTest((started, connected) => {
-  server = started;
+useServerPerTest((_started, connected) => {
   client = connected;
 });
 

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import type { SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream, describeAgentResponse } from './helpers/chat-client';
+import { AgentStream, CustomerStream, describeAgentResponse } from './helpers/chat-client';
 import { useServerPerTest, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { ChatAgentResponse, ChatCustomerResponse, type ChatAgentRequest, type ChatCustomerRequest, type SupportClient } from '../gen/support';
-import { AgentStream, connect, CustomerStream, RecordedStream } from './helpers/chat-client';
+import { AgentStream, CustomerStream, RecordedStream } from './helpers/chat-client';
 import { callWithAuthorization } from './helpers/raw-client';
 import { frames } from './helpers/robustness-h2';
 import { useServerPerTest, type TestServer } from './helpers/test-server';

@@ -290,7 +290,7 @@ describe('flood of streams', () => {
 
   const firstResponse = (call: RawH2Call, decode: (b: Buffer) => { resp?: { $case: string } | undefined }) =>
     call.messages[0] ? decode(call.messages[0]).resp?.$case : undefined;
-  const codeOf = (call: RawH2Call) => (call.grpcStatus !== undefined ? status[call.grpcStatus] : call.closed ? `reset ${call.rstCode}` : 'no answer');
+  const codeOf = (call: RawH2Call) => (call.grpcStatus !== undefined ? (status[call.grpcStatus] ?? `code ${call.grpcStatus}`) : call.closed ? `reset ${call.rstCode}` : 'no answer');
 
   /** Opens one stream of kind `i % kinds.length` on `conn` and drops it as that kind says. */
   async function dropStream(conn: RawH2Connection, i: number, liveSessionId: string): Promise<[Kind, Outcome]> {

@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => removeTempDir(dir));
 
 /** A signed token for `sub` with role claim `role`; `claims` add to or override the defaults (iss, aud, exp in 10 min). */
-async function tokenOf(signer: SigningKey, sub: string | undefined, role: string | undefined, claims: JWTPayload = {}): Promise<string> {
+async function tokenOf(signer: SigningKey, sub: string | undefined, role: string | undefined, claims: Record<string, unknown> = {}): Promise<string> {
   const payload: JWTPayload = { iss: ISSUER, aud: AUDIENCE, exp: now() + 600, ...(sub && { sub }), ...(role && { role }), ...claims };
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
   return new SignJWT(payload).setProtectedHeader({ alg: signer.alg, kid: 'k1' }).setIssuedAt().sign(signer.key);
@@ -221,7 +221,7 @@ describe('--auth jwt with an RS256 public key, issuer and audience', () => {
 
 describe('--auth jwt with each kind of key', () => {
   /** Starts a server with `flags`, and returns the status of a customer's init with `token`. */
-  async function initWith(flags: string[], token: string): Promise<{ code: grpc.status; session?: string }> {
+  async function initWith(flags: string[], token: string): Promise<{ code: grpc.status; session: string | undefined }> {
     const audience = flags.includes('--jwt-allow-any-audience') ? [] : ['--jwt-audience', AUDIENCE];
     const server = await startTestServer(['--auth', 'jwt', ...audience, ...flags]);
     const client = connect(server.address);

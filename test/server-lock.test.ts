@@ -132,7 +132,7 @@ test('servers started at the same moment: exactly one holds the database, and ev
   }
 });
 
-type LockAttempt = { outcome: 'held' | 'refused'; holderPid: number | undefined; pid?: number };
+type LockAttempt = { outcome: 'held' | 'refused'; holderPid: number | undefined; pid?: number | undefined };
 
 /** Takes the server lock of `file` in a new process, which holds it for `holdMs` if it gets it. */
 async function tryLock(file: string, holdMs = 0): Promise<LockAttempt> {

@@ -2,7 +2,7 @@ import type { AttachedStream, Attachments } from '../domain/attachments';
 import type { StreamId } from '../domain/event-bus';
 import type { SessionStore } from '../domain/session-store';
 
-type SessionAttachments = { customer?: AttachedStream; agents: Map<string, AttachedStream> };
+type SessionAttachments = { customer?: AttachedStream | undefined; agents: Map<string, AttachedStream> };
 
 /**
  * Attachments of a single server process: memory only, since no stream survives a restart. Each

@@ -42,7 +42,7 @@ export class JwtAuthenticator implements Authenticator {
   private async verify(token: string): Promise<JWTPayload> {
     const { keys, issuer, audience } = this.rules;
     try {
-      const options = { algorithms: keys.algorithms, issuer, audience, clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['exp', 'sub'] };
+      const options = { algorithms: keys.algorithms, ...(issuer !== undefined && { issuer }), ...(audience !== undefined && { audience }), clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['exp', 'sub'] };
       // The key is either a key or a key set's lookup; jose takes both, its overloads just not the union.
       const { payload } = await jwtVerify(token, keys.key as Parameters<typeof jwtVerify>[1], options);
       return payload;

@@ -8,7 +8,7 @@ export type ChatOptions = {
   address: string;
   credentials: ChatCredentials;
   /** Connect over TLS (default: plaintext, as the demo server on loopback). */
-  tls?: TlsOptions;
+  tls?: TlsOptions | undefined;
   backoff?: BackoffOptions;
   giveUp?: GiveUpOptions;
   /** How long one attempt may wait for the server's reply to init/accept before trying again, in ms (default 10 000). */

@@ -18,9 +18,9 @@ export type ChatCredentials =
 export type TlsOptions =
   | true
   | Readonly<{
-      rootCa?: Buffer | string;
-      cert?: Buffer | string;
-      key?: Buffer | string;
+      rootCa?: Buffer | string | undefined;
+      cert?: Buffer | string | undefined;
+      key?: Buffer | string | undefined;
     }>;
 
 /** What every call of a chat carries. */

@@ -13,7 +13,7 @@ type Pending = {
   /** `performance.now()` when queued: the write gives up on a locked database MAX_LOCK_WAIT_MS later. */
   queuedAt: number;
   result?: unknown;
-  failure?: { error: unknown };
+  failure?: { error: unknown } | undefined;
 };
 
 /** What a store does around each batch: last writes inside its transaction, and forgetting after a rollback. */

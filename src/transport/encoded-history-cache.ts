@@ -2,7 +2,7 @@
 type Chunk = Readonly<{ lastSeq: number; bytes: Uint8Array }>;
 
 /** What is kept of one session: its history's first entries, and the last reply built from all of them. */
-type CachedSession = { chunks: Chunk[]; reply?: Readonly<{ lastSeq: number; bytes: Uint8Array }> };
+type CachedSession = { chunks: Chunk[]; reply?: Readonly<{ lastSeq: number; bytes: Uint8Array }> | undefined };
 
 /** Chunks smaller than this are merged with the next one, so that a session joined often stays a few buffers. */
 const MERGE_BELOW_BYTES = 64 * 1024;

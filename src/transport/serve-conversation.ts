@@ -13,10 +13,10 @@ export interface Conversation {
 }
 
 /** How one method binds its conversation to a call. */
-export type ConversationMethod<Req, Res, Output, C extends Conversation> = Readonly<{
+export type ConversationMethod<Req, Output, C extends Conversation> = Readonly<{
   role: Identity['role'];
   open: (userId: string, port: StreamPort<Output>) => C;
-  /** The output as its encoded response (`Res`): responses are encoded here, so their bytes can be counted. */
+  /** The output as its encoded response message: responses are encoded here, so their bytes can be counted. */
   encode: (output: Output) => Uint8Array;
   /** Validates one request and applies it; throws (or rejects with) ChatError. `join` counts a join of the user. */
   apply: (conversation: C, request: Req, join: () => void) => Promise<void>;
@@ -30,7 +30,7 @@ export type ConversationMethod<Req, Res, Output, C extends Conversation> = Reado
  */
 export function serveConversation<Req, Res, Output, C extends Conversation>(
   env: CallEnvironment,
-  method: ConversationMethod<Req, Res, Output, C>,
+  method: ConversationMethod<Req, Output, C>,
 ): (call: ServerDuplexStream<Req, Res>) => Promise<void> {
   return (call) =>
     serveCall(call, env, method.role, async (stream, identity, reportSession) => {
