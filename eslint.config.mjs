@@ -12,5 +12,18 @@ export default defineConfig(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    rules: {
+      // The ports (store, bus, attachments, authenticator) return promises because some of their
+      // implementations do I/O; the others (SQLite, in-process) implement them synchronously with
+      // `async`, which is what turns their throws into rejections, as the ports promise. Without
+      // `await` there is nothing wrong to find in them.
+      '@typescript-eslint/require-await': 'off',
+      // As tsc's noUnusedParameters: a parameter named `_x` is unused on purpose (a signature to keep).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // Passing on what a callback threw (typed unknown) is faithful; wrapping it would change the error.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // A `let` read by a callback declared before its one assignment cannot be const.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+    },
   },
 );

@@ -46,12 +46,12 @@ export async function startServerChild(entry: string, args: string[], env: Reado
       buffered += chunk.toString('utf8');
       const match = /listening on [^"\s]*:(\d+)/.exec(buffered);
       if (match) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume(); // keep draining the log so the server never blocks on stdout
+        child.stdout.off('data', onData);
+        child.stdout.resume(); // keep draining the log so the server never blocks on stdout
         resolve(Number(match[1]));
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
   });
   const startupMs = performance.now() - started;

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 // Another process (an operator's sqlite3 shell) holds the database's write lock: the server keeps
 // serving, writes wait without blocking it, fail with UNAVAILABLE after about 5 s, and recover.
 import path from 'node:path';

@@ -15,7 +15,7 @@ const JOINERS = 4;
 
 let dir: string;
 let server: TestServer;
-let clients: RawBytesClient[] = [];
+const clients: RawBytesClient[] = [];
 
 beforeAll(async () => {
   dir = makeTempDir('support-join-cost-');

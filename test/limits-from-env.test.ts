@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 // SPEC §6: each limit has an environment variable as well as a flag. The built server, started with
 // its limits set through SUPPORT_* variables alone (no flags), enforces them: every limit of §6 is
 // set to a value whose effect the default would not have, and that effect is checked. Two processes,

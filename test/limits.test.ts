@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { Session, type SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeAgentResponse, describeHistory } from './helpers/chat-client';

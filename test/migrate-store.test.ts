@@ -365,7 +365,7 @@ async function readPostgres(): Promise<{ sessions: SessionColumns[]; entries: (E
     const numbers = <T extends Record<string, unknown>>(row: T, keep: string[]) =>
       Object.fromEntries(Object.entries(row).map(([k, v]) => [k, keep.includes(k) || v === null ? v : Number(v)]));
     const sessions = await client.query(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY pk`);
-    const entries = await client.query(`SELECT ${ENTRY_COLUMNS}, origin FROM entries ORDER BY session_pk, seq`);
+    const entries = await client.query<Record<string, unknown>>(`SELECT ${ENTRY_COLUMNS}, origin FROM entries ORDER BY session_pk, seq`);
     const streams = await client.query<{ n: string }>('SELECT (SELECT count(*) FROM attendance) + (SELECT count(*) FROM instances) AS n');
     return {
       sessions: sessions.rows.map((r) => numbers(r, ['id', 'customer', 'state']) as SessionColumns),

@@ -139,8 +139,8 @@ describeWithPostgres('faults of a deployment on PostgreSQL', () => {
     await holder.query('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [sessionId]);
     customer.send('at the cut');
     for (let waiting = 0; waiting === 0; await new Promise((resolve) => setTimeout(resolve, 20))) {
-      const { rows } = await holder.query("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()");
-      waiting = Number(rows[0].n);
+      const { rows } = await holder.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()");
+      waiting = Number(rows[0]!.n);
     }
     await proxy.cut();
     await holder.query('ROLLBACK');

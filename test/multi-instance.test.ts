@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import type { SupportClient } from '../gen/support';
 import { AgentStream, connect, CustomerStream, describeAgentResponse, describeCustomerResponse, describeHistory } from './helpers/chat-client';

@@ -48,7 +48,7 @@ async function twoInstances() {
       return id;
     },
     /** Commits an entry; published (notified) only if `publish`. */
-    async append(sessionId: string, text: string, publish: boolean): Promise<Entry> {
+    append: async (sessionId: string, text: string, publish: boolean): Promise<Entry> => {
       const draft = { author: customer, text, origin: WRITER_STREAM, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
       const entry = await store.appendEntry(sessionId, draft, new Date(), LIMITS);
       if (publish) busA.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: WRITER_STREAM });

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 // Faults outside any stream must not take the server down: a log collector that died (stdout closed:
 // EPIPE), or a promise rejection nobody handled. An uncaught exception still exits (state may be
 // corrupt), and logging it can never fail in a way that changes that.
@@ -89,7 +90,7 @@ describe('the process fault handlers', () => {
       Promise.reject(Object.create(null));
       setImmediate(() => setImmediate(() => process.stdout.write('still running\\n')));`);
     expect(await child.exited).toBe(0);
-    expect(child.stdout.slice(0, 2).map((line) => JSON.parse(line).error)).toEqual(['just a string', '[object Object]']);
+    expect(child.stdout.slice(0, 2).map((line) => (JSON.parse(line) as { error: unknown }).error)).toEqual(['just a string', '[object Object]']);
     expect(child.stdout[2]).toBe('still running');
   });
 
@@ -106,7 +107,7 @@ describe('the process fault handlers', () => {
   test('an uncaught exception is logged and the process exits with 1', async () => {
     const child = runWithFaultHandlers(`setImmediate(() => { throw new Error('state may be corrupt'); });`);
     expect(await child.exited).toBe(1);
-    expect(child.stdout.map((line) => JSON.parse(line))).toEqual([
+    expect(child.stdout.map((line) => JSON.parse(line) as unknown)).toEqual([
       expect.objectContaining({ level: 'error', msg: 'uncaught exception', error: expect.stringMatching(/^Error: state may be corrupt\n\s+at /) }),
     ]);
   });

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import zlib from 'node:zlib';

@@ -69,7 +69,7 @@ const refusals: Record<string, (f: Record<string, string>) => Refusal> = {
 
 type Outcome = { server: ServerProcess; dataDir: string; refusal: Refusal; code: number | string };
 const outcomes = new Map<string, Outcome>();
-let started: ServerProcess[] = [];
+const started: ServerProcess[] = [];
 
 beforeAll(async () => {
   dir = makeTempDir('support-security-startup-');

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -147,7 +148,7 @@ describe('reflection', () => {
     for (const version of ['v1', 'v1alpha'] as const) {
       const client = reflectionClient(address, version);
       const response = await reflect(client, { list_services: '*' });
-      const names = (response.list_services_response.service as { name: string }[]).map((s) => s.name);
+      const names = (response.list_services_response as { service: { name: string }[] }).service.map((s) => s.name);
       expect(names).toEqual(expect.arrayContaining(['Support', 'grpc.health.v1.Health']));
       client.close();
     }
@@ -157,7 +158,7 @@ describe('reflection', () => {
     const { address } = await start();
     const client = reflectionClient(address);
     const response = await reflect(client, { file_containing_symbol: 'ChatEntry' });
-    const files = (response.file_descriptor_response.file_descriptor_proto as Buffer[]).map(summarizeFileDescriptor);
+    const files = (response.file_descriptor_response as { file_descriptor_proto: Buffer[] }).file_descriptor_proto.map(summarizeFileDescriptor);
     expect(files.map((f) => f.name).sort()).toEqual(['google/protobuf/timestamp.proto', 'support.proto']);
     const support = files.find((f) => f.name === 'support.proto')!;
     expect(support.messages.ChatEntry).toEqual({ date: '.google.protobuf.Timestamp', customer_msg: undefined, agent_msg: '.AgentMessage' });
@@ -172,9 +173,9 @@ describe('reflection', () => {
     expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['Support/ChatCustomer', 'Support/ChatAgent']));
 
     const started = await run(BUF, [...base, '-H', 'authorization: token joe', '-d', '{"init":{}}{"msg":"hello"}', `http://${address}/Support/ChatCustomer`]);
-    const sessionId = JSON.parse(started.stdout).session.sessionId as string;
+    const sessionId = (JSON.parse(started.stdout) as { session: { sessionId: string } }).session.sessionId;
     const resumed = await run(BUF, [...base, '-H', 'authorization: token joe', '-d', JSON.stringify({ init: { resumeSessionId: sessionId } }), `http://${address}/Support/ChatCustomer`]);
-    const session = JSON.parse(resumed.stdout).session;
+    const { session } = JSON.parse(resumed.stdout) as { session: { history: unknown[] } };
     expect(session.history).toEqual([{ date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), customerMsg: 'hello' }]);
 
     const health = await run(BUF, [...base, `http://${address}/grpc.health.v1.Health/Check`]);

@@ -74,7 +74,7 @@ function keySet(file: string): VerificationKeys {
     throw new ConfigError(`--jwt-jwks-file ${file} holds a private key; give the server only public keys`);
   }
   try {
-    return { key: createLocalJWKSet(parsed.data as Parameters<typeof createLocalJWKSet>[0]), algorithms: ASYMMETRIC_ALGORITHMS };
+    return { key: createLocalJWKSet(parsed.data), algorithms: ASYMMETRIC_ALGORITHMS };
   } catch (err) {
     throw new ConfigError(`--jwt-jwks-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }

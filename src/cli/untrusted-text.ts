@@ -13,6 +13,7 @@
  */
 
 /** Characters never written to the terminal as they are. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are escaped
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 
 /** Line breaks of a message: CR LF, LF, CR and Unicode's line and paragraph separators. */

@@ -21,7 +21,7 @@ export function startIdleSweeper(context: ChatContext, idleTimeoutMs: number, lo
     }
   };
   void sweep();
-  const timer = setInterval(sweep, Math.min(60_000, Math.max(250, idleTimeoutMs / 4)));
+  const timer = setInterval(() => void sweep(), Math.min(60_000, Math.max(250, idleTimeoutMs / 4)));
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -47,10 +47,11 @@ export class GroupCommit {
     private readonly hooks: BatchHooks,
     private readonly maxLockWaitMs = MAX_LOCK_WAIT_MS,
   ) {
-    this.runInTransaction = db.transaction((batch: Pending[]) => {
+    const transaction = db.transaction((batch: Pending[]) => {
       for (const item of batch) attempt(item);
       hooks.beforeCommit();
-    }).immediate;
+    });
+    this.runInTransaction = (batch) => transaction.immediate(batch);
   }
 
   /** Queues `work` (synchronous SQL) for the next batch; resolves with its result after COMMIT. */

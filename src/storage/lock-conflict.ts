@@ -53,7 +53,7 @@ export async function retryWhileLocked<T>(work: () => T, deadline: number, what:
       const left = deadline - performance.now();
       if (left <= 0) {
         const waited = ((performance.now() - startedAt) / 1000).toFixed(1);
-        throw new Error(`${what}: the database stayed locked by another connection for ${waited} s (an sqlite3 shell in a transaction?)`);
+        throw new Error(`${what}: the database stayed locked by another connection for ${waited} s (an sqlite3 shell in a transaction?)`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(backoff.next(), left)));
     }

@@ -14,7 +14,7 @@ export function createAgentHandler(
   context: ChatContext,
   parsers: RequestParsers,
   env: CallEnvironment,
-): (call: ServerDuplexStream<ChatAgentRequest, ChatAgentResponse>) => Promise<void> {
+): (call: ServerDuplexStream<ChatAgentRequest, ChatAgentResponse>) => void {
   const encode = (output: AgentOutput) => ChatAgentResponse.encode(toAgentResponse(output)).finish();
   // An entry goes to every agent of its session, one stream after another: encoded once for all.
   const encodeEntry = reuseLastResult((entry: Entry) => encode({ kind: 'entry', entry }));

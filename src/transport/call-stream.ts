@@ -31,9 +31,9 @@ export class CallStream<Req> implements BudgetHolder {
     onFinished: (status: CallStatus) => void,
   ) {
     // Responses are encoded by the handler (to count their bytes), so grpc-js passes them through.
-    this.outbound = new OutboundQueue(call as ServerDuplexStream<unknown, Uint8Array>, bounds.limits, bounds.budget);
+    this.outbound = new OutboundQueue(call, bounds.limits, bounds.budget);
     bounds.budget.join(this);
-    this.outcome = new CallOutcome(call as ServerDuplexStream<unknown, unknown>, (delivered) => {
+    this.outcome = new CallOutcome(call, (delivered) => {
       this.outbound.release();
       bounds.budget.leave(this);
       this.controller.abort();

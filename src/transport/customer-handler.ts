@@ -12,7 +12,7 @@ export function createCustomerHandler(
   context: ChatContext,
   parsers: RequestParsers,
   env: CallEnvironment,
-): (call: ServerDuplexStream<ChatCustomerRequest, ChatCustomerResponse>) => Promise<void> {
+): (call: ServerDuplexStream<ChatCustomerRequest, ChatCustomerResponse>) => void {
   return serveConversation(env, {
     role: 'customer',
     open: (userId, port) => new CustomerConversation(context, userId, port),

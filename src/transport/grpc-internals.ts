@@ -6,6 +6,8 @@
  * at start-up, failing it, where the shape exists then; on the first call otherwise.
  */
 
+import fs from 'node:fs';
+
 type Library = '@grpc/grpc-js' | '@grpc/reflection';
 
 /** The error for a private field that is not what the pinned version has: says what, where and which version. */
@@ -13,9 +15,11 @@ export function internalsChanged(library: Library, what: string): Error {
   return new Error(`${library} ${installedVersion(library)} has changed: ${what}; this server reads it and was checked with the exact version pinned in package.json`);
 }
 
-function installedVersion(library: Library): string {
+/** The version of `library` that is installed, as its package.json says. */
+export function installedVersion(library: Library): string {
   try {
-    return String((require(`${library}/package.json`) as { version?: unknown }).version);
+    const manifest = JSON.parse(fs.readFileSync(require.resolve(`${library}/package.json`), 'utf8')) as { version?: unknown };
+    return String(manifest.version);
   } catch {
     return '(version unknown)';
   }

@@ -52,12 +52,12 @@ export async function serveCall<Req, Res>(
   let sessionOf: () => string | undefined = () => undefined;
   let countedUser: string | undefined;
   const stream = new CallStream(env.newStreamId(), call, env.outbound, (status) => {
-    env.liveCalls.delete(stream as CallStream<unknown>);
+    env.liveCalls.delete(stream);
     if (countedUser !== undefined) env.userStreams.close(countedUser);
     const duration_ms = Math.round(performance.now() - startedAt);
     env.logger.info('stream ended', { ...fields, session: sessionOf(), code: statusName(status.code), duration_ms });
   });
-  env.liveCalls.add(stream as CallStream<unknown>);
+  env.liveCalls.add(stream);
   try {
     const { authenticator } = env;
     const identity = requireRole(await authenticator.identify(call.metadata), role, authenticator.roleHint);

@@ -31,9 +31,10 @@ export type ConversationMethod<Req, Output, C extends Conversation> = Readonly<{
 export function serveConversation<Req, Res, Output, C extends Conversation>(
   env: CallEnvironment,
   method: ConversationMethod<Req, Output, C>,
-): (call: ServerDuplexStream<Req, Res>) => Promise<void> {
+): (call: ServerDuplexStream<Req, Res>) => void {
+  // Nothing awaits a grpc-js handler: serveCall turns every failure into the call's status.
   return (call) =>
-    serveCall(call, env, method.role, async (stream, identity, reportSession) => {
+    void serveCall(call, env, method.role, async (stream, identity, reportSession) => {
       const conversation = method.open(identity.userId, {
         id: stream.id,
         signal: stream.signal,

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 // When the client library must stop instead of reconnecting: another stream took the session over
 // (ABORTED), or the server stayed unreachable past the give-up point.
 import { status } from '@grpc/grpc-js';

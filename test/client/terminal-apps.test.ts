@@ -145,6 +145,7 @@ test('text from the other party cannot forge an entry or drive the terminal: con
     expect.stringMatching(/^\[\d\d:\d\d:\d\d\] mallory: done$/),
   ]);
   expect(agent.entries()).toEqual(['mallory: my card', 'mallory: done']);
+  // eslint-disable-next-line no-control-regex -- matching ESC and BEL is the point: none may reach the terminal
   expect(agent.lines.join('\n')).not.toMatch(/[\x1b\x07]/);
   customer.end();
   client.close();
@@ -167,7 +168,7 @@ test('with --jwt-file, an app whose token a login helper renews on disk outlives
   await writeToken(joeFile, 'joe', 'customer');
   await writeToken(smithFile, 'agent-smith', 'agent', Math.floor(Date.now() / 1000) + 600);
   let renewing = Promise.resolve();
-  const loginHelper = setInterval(() => (renewing = renewing.then(() => writeToken(joeFile, 'joe', 'customer'))), 1000);
+  const loginHelper = setInterval(() => void (renewing = renewing.then(() => writeToken(joeFile, 'joe', 'customer'))), 1000);
   try {
     const customer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--jwt-file', joeFile, '--state-file', path.join(dir, 'sessions.json')]);
     const sessionId = (await customer.waitForLine(/^\* session (\S+): type to chat/))[1]!;

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 // The client library's production credentials: TLS with a private CA and a client certificate
 // (mTLS), and bearer JWTs, against a server started with --tls-* and --auth jwt.
 import fs from 'node:fs';

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 // The client library across token expiries. The server ends a stream when its JWT expires; a chat
 // whose credentials are a token function resumes with a fresh token, and the app sees no gap, no
 // loss and no duplicate; a refused fresh token, or a fixed token, makes that end final.

@@ -1,4 +1,4 @@
-import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
 /** The length-delimited fields of a protobuf message, by field number (enough to walk descriptors). */
 function fields(bytes: Uint8Array): Map<number, Uint8Array[]> {
@@ -6,7 +6,7 @@ function fields(bytes: Uint8Array): Map<number, Uint8Array[]> {
   const out = new Map<number, Uint8Array[]>();
   while (reader.pos < reader.len) {
     const [no, wireType] = reader.tag();
-    if (wireType === 2) out.set(no, [...(out.get(no) ?? []), reader.bytes()]);
+    if (wireType === WireType.LengthDelimited) out.set(no, [...(out.get(no) ?? []), reader.bytes()]);
     else reader.skip(wireType);
   }
   return out;

@@ -36,10 +36,10 @@ export function reflectionClient(address: string, version: 'v1' | 'v1alpha' = 'v
 }
 
 /** Sends one reflection request and returns the response. */
-export function reflect(client: AnyClient, request: Record<string, unknown>): Promise<Record<string, any>> {
+export function reflect(client: AnyClient, request: Record<string, unknown>): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const call = (client.ServerReflectionInfo as () => grpc.ClientDuplexStream<unknown, Record<string, any>>).call(client);
-    call.on('data', (response: Record<string, any>) => {
+    const call = (client.ServerReflectionInfo as () => grpc.ClientDuplexStream<unknown, Record<string, unknown>>).call(client);
+    call.on('data', (response: Record<string, unknown>) => {
       resolve(response);
       call.end();
     });

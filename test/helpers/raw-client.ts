@@ -176,7 +176,7 @@ export async function callWithAuthorization(
         clearTimeout(timer);
         resolve(result);
       };
-      session.on('error', (err) => {
+      session.on('error', (err: Error) => {
         clearTimeout(timer);
         reject(err);
       });

@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import net from 'node:net';
+import { status as Status } from '@grpc/grpc-js';
 import { ChatAgentRequest, ChatCustomerRequest } from '../../gen/support';
 import { waitFor } from './wait';
 
@@ -31,7 +32,7 @@ export class RawH2Call {
   /** The HTTP :status of the response headers. */
   httpStatus: number | undefined;
   /** grpc-status from the trailers (or a trailers-only response). */
-  grpcStatus: number | undefined;
+  grpcStatus: Status | undefined;
   grpcMessage: string | undefined;
   /** Set once the stream is closed on both sides; `rstCode` then tells whether it was reset. */
   closed = false;
@@ -114,7 +115,7 @@ export class RawH2Connection {
     readonly session: http2.ClientHttp2Session,
     readonly socket: net.Socket,
   ) {
-    session.on('goaway', (code) => (this.goawayCode = code));
+    session.on('goaway', (code: number) => (this.goawayCode = code));
   }
 
   /** False once the connection is closing or closed, by either side. */

@@ -21,8 +21,8 @@ export function spawnServer(args: string[], options: { cwd?: string; env?: Recor
   const child = spawn(process.execPath, [SERVER_ENTRY, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
-  collectLines(child.stdout!, stdout);
-  collectLines(child.stderr!, stderr);
+  collectLines(child.stdout, stdout);
+  collectLines(child.stderr, stderr);
   let code: number | string | undefined;
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (exitCode, signal) => resolve((code = exitCode ?? signal ?? 'unknown'))),

@@ -27,16 +27,16 @@ export function spawnApp(script: string, args: string[]): TerminalApp {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
   const lines: string[] = [];
   const stderr: string[] = [];
-  collectLines(child.stdout!, lines);
-  collectLines(child.stderr!, stderr);
+  collectLines(child.stdout, lines);
+  collectLines(child.stderr, stderr);
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   return {
     child,
     lines,
     stderr,
     exited,
-    type: (line) => child.stdin!.write(line + '\n'),
-    endInput: () => child.stdin!.end(),
+    type: (line) => child.stdin.write(line + '\n'),
+    endInput: () => child.stdin.end(),
     async waitForLine(pattern, from = 0, timeoutMs = 20_000) {
       let match: RegExpExecArray | null = null;
       await waitFor(

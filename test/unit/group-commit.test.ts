@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ChatError } from '../../src/domain/chat-error';
@@ -62,7 +63,7 @@ const pass = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function settleOrder(promises: Promise<unknown>[]): string[] {
   const order: string[] = [];
   promises.forEach((p, i) =>
-    p.then(
+    void p.then(
       () => order.push(`${i}:ok`),
       (err: unknown) => order.push(`${i}:${err instanceof ChatError ? err.kind : String(err)}`),
     ),

@@ -7,9 +7,10 @@ import { projectPath } from '../../src/project-files';
 import { fixPackagelessNames, readFileDescriptorProtos } from '../../src/server/reflection';
 import { keepRepeatedHeaders } from '../../src/server/repeated-headers';
 import { http2StreamOf } from '../../src/transport/http2-stream-of';
+import { installedVersion } from '../../src/transport/grpc-internals';
 
-const GRPC_JS_VERSION = (require('@grpc/grpc-js/package.json') as { version: string }).version;
-const REFLECTION_VERSION = (require('@grpc/reflection/package.json') as { version: string }).version;
+const GRPC_JS_VERSION = installedVersion('@grpc/grpc-js');
+const REFLECTION_VERSION = installedVersion('@grpc/reflection');
 
 /** A bidi method taking and giving raw bytes, enough to get a real server call. */
 const PING_SERVICE: grpc.ServiceDefinition = {
@@ -107,6 +108,7 @@ describe('http2StreamOf (the call chain, which only exists with a call)', () => 
 
   test('without it, reports once per process (not per call) that grpc-js changed, and gives undefined', () => {
     jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module (its report-once state) needs jest's module registry, which only require reaches synchronously
       const fresh = require('../../src/transport/http2-stream-of') as typeof import('../../src/transport/http2-stream-of');
       const reports: string[] = [];
       fresh.onHttp2StreamMissing((error) => reports.push(error.message));

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { JoinRateLimiter } from '../../src/transport/join-rate-limiter';
 
 describe('JoinRateLimiter', () => {

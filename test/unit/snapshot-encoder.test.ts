@@ -54,7 +54,7 @@ describe('SnapshotEncoder', () => {
   });
 
   test('a later join of a grown history reads only the new entries, and one of an older snapshot is still exact', async () => {
-    const all = history(Array.from({ length: 1000 }, (_, i) => ({ author: { kind: 'customer' } as Author, text: `m${i}`, ms: i })));
+    const all = history(Array.from({ length: 1000 }, (_, i) => ({ author: { kind: 'customer' }, text: `m${i}`, ms: i })));
     const encoder = new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(1 << 20));
     const reads = { entries: 0 };
     await encoder.encode(snapshotOf(all, 600, reads), live);
@@ -66,7 +66,7 @@ describe('SnapshotEncoder', () => {
   });
 
   test('a join of an unchanged session gets the very same reply, with nothing read, built or copied; the cache holds it once', async () => {
-    const all = history(Array.from({ length: 500 }, (_, i) => ({ author: { kind: 'customer' } as Author, text: `m${i}`, ms: i })));
+    const all = history(Array.from({ length: 500 }, (_, i) => ({ author: { kind: 'customer' }, text: `m${i}`, ms: i })));
     const cache = new EncodedHistoryCache(1 << 20);
     const encoder = new SnapshotEncoder(new SliceScheduler(), cache);
     const reads = { entries: 0 };
@@ -86,7 +86,7 @@ describe('SnapshotEncoder', () => {
   });
 
   test('a stream that ends while its history is read stops reading and gets nothing', async () => {
-    const all = history(Array.from({ length: 2000 }, (_, i) => ({ author: { kind: 'customer' } as Author, text: `m${i}`, ms: i })));
+    const all = history(Array.from({ length: 2000 }, (_, i) => ({ author: { kind: 'customer' }, text: `m${i}`, ms: i })));
     const controller = new AbortController();
     const reads = { entries: 0 };
     const encoding = new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(1 << 20)).encode(snapshotOf(all, 2000, reads), controller.signal);
