@@ -13,6 +13,7 @@ import { encodedHistoryEntrySize } from '../transport/history-entry-size';
 import { JoinRateLimiter } from '../transport/join-rate-limiter';
 import { OutboundBudget } from '../transport/outbound-budget';
 import { createRequestParsers, type RequestParsers } from '../transport/request-schemas';
+import { requireCheckedVersions } from '../transport/grpc-internals';
 import { onHttp2StreamMissing } from '../transport/http2-stream-of';
 import type { CallEnvironment } from '../transport/serve-call';
 import { SliceScheduler } from '../transport/slice-scheduler';
@@ -65,6 +66,7 @@ const ENCODED_HISTORY_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Opens the database, registers Support, reflection and health, and listens (SPEC §7). */
 export async function startServer(config: Config, logger: Logger, tuning: ServerTuning = DEFAULT_TUNING): Promise<RunningServer> {
+  requireCheckedVersions();
   // Key and certificate files first: a bad one must stop start-up before the database is touched.
   const authenticator = createAuthenticator(config);
   const transport = loadServerTransport(config);

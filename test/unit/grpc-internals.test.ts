@@ -7,7 +7,7 @@ import { projectPath } from '../../src/project-files';
 import { fixPackagelessNames, readFileDescriptorProtos } from '../../src/server/reflection';
 import { keepRepeatedHeaders } from '../../src/server/repeated-headers';
 import { http2StreamOf } from '../../src/transport/http2-stream-of';
-import { installedVersion } from '../../src/transport/grpc-internals';
+import { CHECKED_VERSIONS, installedVersion, requireCheckedVersions } from '../../src/transport/grpc-internals';
 
 const GRPC_JS_VERSION = installedVersion('@grpc/grpc-js');
 const REFLECTION_VERSION = installedVersion('@grpc/reflection');
@@ -116,5 +116,23 @@ describe('http2StreamOf (the call chain, which only exists with a call)', () => 
       for (const call of fakeCalls) expect(fresh.http2StreamOf(call as unknown as grpc.ServerDuplexStream<unknown, unknown>)).toBeUndefined();
       expect(reports).toEqual([expect.stringMatching(new RegExp(`^@grpc/grpc-js ${GRPC_JS_VERSION.replace(/\./g, '\\.')} has changed: no HTTP/2 stream found`))]);
     });
+  });
+});
+
+describe('the versions checked (package.json pins them; the server starts with no other)', () => {
+  test('package.json pins exactly the versions whose internals were checked, and they are the ones installed', () => {
+    const { dependencies } = JSON.parse(fs.readFileSync(projectPath('package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const [library, version] of Object.entries(CHECKED_VERSIONS)) {
+      expect(dependencies[library]).toBe(version);
+      expect(installedVersion(library as keyof typeof CHECKED_VERSIONS)).toBe(version);
+    }
+    expect(() => requireCheckedVersions()).not.toThrow();
+  });
+
+  test('another installed version stops start-up, saying which and what to do', () => {
+    const installed = (library: keyof typeof CHECKED_VERSIONS) => (library === '@grpc/grpc-js' ? '1.99.0' : CHECKED_VERSIONS[library]);
+    expect(() => requireCheckedVersions(installed)).toThrow(
+      `@grpc/grpc-js 1.99.0 is installed, but this server reaches into its private fields and was checked with ${CHECKED_VERSIONS['@grpc/grpc-js']} only (package.json pins it): run npm ci`,
+    );
   });
 });
