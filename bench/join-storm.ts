@@ -24,7 +24,7 @@ export type JoinStormResult = Readonly<{
 }>;
 
 /**
- * The join storm (issue 12): 100 sessions chatting at 10 msg/s each way, while 20 agents (each its
+ * The join storm: 100 sessions chatting at 10 msg/s each way, while 20 agents (each its
  * own user) join one full session (2 MiB, 10,000 entries) and leave it again, as fast as
  * --max-joins-per-minute lets them: what the normal sessions' latency and delivery become. The
  * server runs with its defaults. Without `withJoiners`, the same load alone, for comparison. The joiners run in a process of their own (storm-joiners.ts), so
