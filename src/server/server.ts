@@ -16,6 +16,9 @@ import { onHttp2StreamMissing } from '../transport/http2-stream-of';
 import type { CallEnvironment } from '../transport/serve-call';
 import { SliceScheduler } from '../transport/slice-scheduler';
 import { SnapshotEncoder } from '../transport/snapshot-encoder';
+import type { AdminEnvironment } from '../transport/admin/admin-call';
+import { strictAdminService } from '../transport/admin/admin-service-definition';
+import { createAdminService } from '../transport/admin/admin-service';
 import { UserStreams } from '../transport/user-streams';
 import type { SupportServer } from '../../gen/support';
 import { gracefulShutdown } from './graceful-shutdown';
@@ -84,7 +87,8 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   };
   const server = new grpc.Server(serverOptions(config));
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
-  const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
+  const admin: AdminEnvironment = { authenticator, logger, liveStreams: new Set() };
+  const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env, admin);
   let port: number;
   try {
     port = await bind(server, config.host, config.port, transport.credentials);
@@ -103,7 +107,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   });
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind, ...backend.description });
 
-  const parts = { server, health, liveCalls: env.liveCalls, closing: env.closing, stopTimers: stopIdleSweeper, closeStore: backend.close, logger };
+  const parts = { server, health, liveCalls: env.liveCalls, adminStreams: admin.liveStreams, closing: env.closing, stopTimers: stopIdleSweeper, closeStore: backend.close, logger };
   const liveState = () => ({
     calls: env.liveCalls.size,
     subscribedSessions: bus.subscribedSessionCount,
@@ -153,13 +157,14 @@ function chatContext({ store, bus, attachments }: ChatBackend, config: Config, l
   };
 }
 
-/** Support (with strict request decoding), reflection and health; returns the health service. */
-function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestParsers, env: CallEnvironment): HealthService {
+/** Support and the admin service (with strict request decoding), reflection and health; returns the health service. */
+function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestParsers, env: CallEnvironment, admin: AdminEnvironment): HealthService {
   const implementation: SupportServer = {
     chatCustomer: createCustomerHandler(chat, parsers, env),
     chatAgent: createAgentHandler(chat, parsers, env),
   };
   server.addService(strictSupportService, implementation);
+  server.addService(strictAdminService, createAdminService(admin));
   addReflection(server);
   const health = new HealthService();
   health.addToServer(server);
