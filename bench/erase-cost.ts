@@ -86,7 +86,10 @@ type Variant = { name: string; secureDelete: boolean; erase: (opened: Opened, cu
 const VARIANTS: Variant[] = [
   { name: 'DELETE, secure_delete off (not what the server does)', secureDelete: false, erase: rawDelete },
   { name: 'DELETE, secure_delete on', secureDelete: true, erase: rawDelete },
-  { name: 'EraseCustomer: DELETE with secure_delete on, then wal_checkpoint(TRUNCATE)', secureDelete: true, erase: (o, id) => o.administration.eraseCustomer(id) },
+  { name: 'EraseCustomer: DELETE with secure_delete on, then wal_checkpoint(TRUNCATE)', secureDelete: true, erase: async (o, id) => {
+    await o.administration.eraseCustomer(id);
+    await o.administration.purgeDeleted();
+  } },
 ];
 
 async function main(): Promise<void> {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import * as grpc from '@grpc/grpc-js';
 import type { SupportAdminServiceClient } from '../gen/support/admin/v1/admin';
 import type { SupportClient } from '../gen/support';
@@ -87,4 +88,29 @@ test('erasing a customer nobody knows succeeds and erases nothing; a non-admin i
   expect(await unaryCode(admin, 'eraseCustomer', { customerId: CUSTOMER }, demoToken(CUSTOMER))).toBe(grpc.status.PERMISSION_DENIED);
   expect(found(SECRET)).toBe(true);
   customer.end();
+});
+
+test('while another connection reads an older snapshot, the log cannot be cleared: UNAVAILABLE, the rows are gone, and calling again clears it', async () => {
+  const customer = new CustomerStream(chat, CUSTOMER);
+  const sessionId = (await customer.init()).sessionId;
+  customer.send(SECRET);
+  await waitUntil(async () => found(SECRET), 'the entry on disk');
+  // An operator's sqlite3 shell in the middle of a read transaction.
+  const reader = new Database(server.dbFile, { readonly: true });
+  try {
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM entries').get();
+    const erasing = unary(admin, 'eraseCustomer', { customerId: CUSTOMER }, demoToken('admin-ops'));
+    // The server keeps serving while the erasure waits for the log.
+    expect(await unaryCode(admin, 'getQueueStatistics', {}, demoToken('admin-ops'))).toBe(grpc.status.OK);
+    await expect(erasing).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining('call again') });
+    expect(await customer.endCode()).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(await unaryCode(admin, 'getSession', { sessionId }, demoToken('admin-ops'))).toBe(grpc.status.NOT_FOUND);
+    expect(found(SECRET)).toBe(true); // still in the log
+  } finally {
+    reader.exec('COMMIT');
+    reader.close();
+  }
+  expect(await unary(admin, 'eraseCustomer', { customerId: CUSTOMER }, demoToken('admin-ops'))).toEqual({ sessionsErased: 0, entriesErased: 0 });
+  expect(found(SECRET)).toBe(false);
 });

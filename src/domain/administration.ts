@@ -56,11 +56,19 @@ export class Administration {
     this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
   }
 
-  /** Erases every session of the customer; the streams of those that were open are ended as by a hang-up. */
+  /**
+   * Erases every session of the customer; the streams of those that were open are ended as by a
+   * hang-up. The deleted bytes may still be in the database's files until `purgeErased`.
+   */
   async eraseCustomer(customerId: string): Promise<CustomerErasure> {
     const erasure = await this.ctx.administration.eraseCustomer(customerId);
     for (const { id, lastSeq } of erasure.ended) this.ctx.bus.publish({ kind: 'ended', sessionId: id, seq: lastSeq + 1 });
     return erasure;
+  }
+
+  /** Makes what was erased unreadable in the database's files too; `unavailable` if it cannot yet (call again). */
+  purgeErased(): Promise<void> {
+    return this.ctx.administration.purgeDeleted();
   }
 
   private async readHistory(sessionId: string, lastSeq: number): Promise<Entry[]> {
