@@ -56,17 +56,17 @@ export class Administration {
     this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
   }
 
-  /**
-   * Erases every session of the customer; the streams of those that were open are ended as by a
-   * hang-up. The deleted bytes may still be in the database's files until `purgeErased`.
-   */
+  /** Erases every session of the customer; the streams of those that were open are ended as by a hang-up. */
   async eraseCustomer(customerId: string): Promise<CustomerErasure> {
     const erasure = await this.ctx.administration.eraseCustomer(customerId);
     for (const { id, lastSeq } of erasure.ended) this.ctx.bus.publish({ kind: 'ended', sessionId: id, seq: lastSeq + 1 });
     return erasure;
   }
 
-  /** Makes what was erased unreadable in the database's files too; `unavailable` if it cannot yet (call again). */
+  /**
+   * Makes what `eraseCustomer` deleted unreadable in the database's files too (until then its bytes
+   * may be in SQLite's write-ahead log); `unavailable` if it cannot yet: calling again finishes it.
+   */
   purgeErased(): Promise<void> {
     return this.ctx.administration.purgeDeleted();
   }
