@@ -95,7 +95,7 @@ describe('--auth jwt with an RS256 public key, issuer and audience', () => {
     ['no sub', async () => bearer(await tokenOf(rsa, undefined, 'customer'))],
     ['a sub with white space', async () => bearer(await tokenOf(rsa, 'joe smith', 'customer'))],
     ['no role claim', async () => bearer(await tokenOf(rsa, 'joe', undefined))],
-    ['an unknown role', async () => bearer(await tokenOf(rsa, 'joe', 'admin'))],
+    ['an unknown role', async () => bearer(await tokenOf(rsa, 'joe', 'superuser'))],
     ['a token signed by another key', async () => bearer(await tokenOf(otherRsa, 'joe', 'customer'))],
     [
       'a tampered payload (sub changed, signature kept)',

@@ -11,6 +11,7 @@ import { summarizeFileDescriptor } from './helpers/descriptors';
 import { logRecords, spawnServer, waitForListening, type ServerProcess } from './helpers/server-process';
 import { makeTempDir, removeTempDir } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
+import { defaultMigrationsDir, loadMigrations } from '../src/storage/migrations';
 
 const BUF = path.resolve(__dirname, '..', 'node_modules', '.bin', 'buf');
 const run = promisify(execFile);
@@ -80,7 +81,8 @@ describe('start-up', () => {
 
   test('migrations run once: a restart on the same database applies none', async () => {
     const first = await start();
-    expect(logRecords(first.server).find((r) => r.msg === 'database ready')?.migrations_applied).toBe('1');
+    const every = loadMigrations(defaultMigrationsDir()).map((m) => m.version).join(',');
+    expect(logRecords(first.server).find((r) => r.msg === 'database ready')?.migrations_applied).toBe(every);
     first.server.child.kill('SIGTERM');
     expect(await first.server.exited).toBe(0);
     const db = new Database(path.join(dir, 'data', 'support.db'), { readonly: true });
@@ -143,13 +145,13 @@ describe('shutdown', () => {
 });
 
 describe('reflection', () => {
-  test('lists Support over v1 and v1alpha, with the original names', async () => {
+  test('lists Support and the admin service over v1 and v1alpha, with their real names', async () => {
     const { address } = await start();
     for (const version of ['v1', 'v1alpha'] as const) {
       const client = reflectionClient(address, version);
       const response = await reflect(client, { list_services: '*' });
       const names = (response.list_services_response as { service: { name: string }[] }).service.map((s) => s.name);
-      expect(names).toEqual(expect.arrayContaining(['Support', 'grpc.health.v1.Health']));
+      expect(names).toEqual(expect.arrayContaining(['Support', 'support.admin.v1.SupportAdminService', 'grpc.health.v1.Health']));
       client.close();
     }
   });
@@ -166,11 +168,22 @@ describe('reflection', () => {
     client.close();
   });
 
+  test('resolves the admin service to support/admin/v1/admin.proto and its import', async () => {
+    const { address } = await start();
+    const client = reflectionClient(address);
+    const response = await reflect(client, { file_containing_symbol: 'support.admin.v1.SupportAdminService' });
+    const files = (response.file_descriptor_response as { file_descriptor_proto: Buffer[] }).file_descriptor_proto.map(summarizeFileDescriptor);
+    expect(files.map((f) => f.name).sort()).toEqual(['google/protobuf/timestamp.proto', 'support/admin/v1/admin.proto']);
+    const admin = files.find((f) => f.name === 'support/admin/v1/admin.proto')!;
+    expect(admin.messages.GetSessionResponse).toEqual({ session: '.support.admin.v1.SessionSummary', history: '.support.admin.v1.Entry', agent_ids: undefined });
+    client.close();
+  });
+
   test('buf curl, a generic client that never saw our proto, lists the methods and chats through reflection', async () => {
     const { address } = await start();
     const base = ['curl', '--protocol', 'grpc', '--http2-prior-knowledge'];
     const listed = await run(BUF, [...base, '--list-methods', `http://${address}`]);
-    expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['Support/ChatCustomer', 'Support/ChatAgent']));
+    expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['Support/ChatCustomer', 'Support/ChatAgent', 'support.admin.v1.SupportAdminService/ListSessions', 'support.admin.v1.SupportAdminService/ExportSessions']));
 
     const started = await run(BUF, [...base, '-H', 'authorization: token joe', '-d', '{"init":{}}{"msg":"hello"}', `http://${address}/Support/ChatCustomer`]);
     const sessionId = (JSON.parse(started.stdout) as { session: { sessionId: string } }).session.sessionId;

@@ -1,19 +1,23 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { ChatError } from '../domain/chat-error';
 
-export type Role = 'customer' | 'agent';
+/** A caller's role in the chat; `admin` (jwt mode's admin tokens) has none of the chat methods. */
+export type Role = 'customer' | 'agent' | 'admin';
 
 /**
- * Who is calling: the user id (a session's `customer_name`, an entry's `agent_name`) and the role.
- * `expiresAt` (ms since the epoch) is when the credential that proved it stops being accepted: a
- * stream must not outlive it. Demo identities have none.
+ * Who is calling: the user id (a session's `customer_name`, an entry's `agent_name`), the role,
+ * and whether it may call the admin service (demo ids starting with `admin` are customers in the
+ * chat and admins too, SPEC §1). `expiresAt` (ms since the epoch) is when the credential that
+ * proved it stops being accepted: a stream must not outlive it. Demo identities have none.
  */
-export type Identity = Readonly<{ userId: string; role: Role; expiresAt?: number }>;
+export type Identity = Readonly<{ userId: string; role: Role; admin: boolean; expiresAt?: number }>;
 
 /** Turns a call's metadata into an identity; one implementation per `--auth` mode. */
 export interface Authenticator {
   /** How a caller of the wrong role can tell which role its credentials give, for PERMISSION_DENIED. */
   readonly roleHint: string;
+  /** How a caller refused by the admin service can tell what makes an admin. */
+  readonly adminHint: string;
   /** Throws an AuthenticationError when the credentials are missing, repeated, malformed or invalid. */
   identify(metadata: Metadata): Promise<Identity>;
 }
@@ -59,5 +63,11 @@ export function credentialOf(metadata: Metadata, scheme: string): string | undef
 /** Checks that `identity` may call a method meant for `role`. */
 export function requireRole(identity: Identity, role: Role, hint: string): Identity {
   if (identity.role !== role) throw new ChatError('permission-denied', `this method is for ${role}s; ${hint}`);
+  return identity;
+}
+
+/** Checks that `identity` may call the admin service. */
+export function requireAdmin(identity: Identity, hint: string): Identity {
+  if (!identity.admin) throw new ChatError('permission-denied', `the admin service is for admins; ${hint}`);
   return identity;
 }

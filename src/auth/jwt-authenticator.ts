@@ -7,7 +7,7 @@ export type JwtRules = Readonly<{
   keys: VerificationKeys;
   issuer: string | undefined;
   audience: string | undefined;
-  /** The claim that says `customer` or `agent`. */
+  /** The claim that says `customer`, `agent` or `admin`. */
   roleClaim: string;
 }>;
 
@@ -23,9 +23,11 @@ const CLIENT_MESSAGE = "expected exactly one metadata value 'authorization: Bear
  */
 export class JwtAuthenticator implements Authenticator {
   readonly roleHint: string;
+  readonly adminHint: string;
 
   constructor(private readonly rules: JwtRules) {
     this.roleHint = `the token's "${rules.roleClaim}" claim says which`;
+    this.adminHint = `an admin's token has "${rules.roleClaim}": "admin"`;
   }
 
   async identify(metadata: Metadata): Promise<Identity> {
@@ -36,7 +38,8 @@ export class JwtAuthenticator implements Authenticator {
     if (userId === undefined || !USER_ID_PATTERN.test(userId)) {
       throw new AuthenticationError(CLIENT_MESSAGE, "'sub' is missing or not a valid user id");
     }
-    return { userId, role: this.roleOf(payload), expiresAt: acceptedUntil(payload.exp!) };
+    const role = this.roleOf(payload);
+    return { userId, role, admin: role === 'admin', expiresAt: acceptedUntil(payload.exp!) };
   }
 
   private async verify(token: string): Promise<JWTPayload> {
@@ -55,8 +58,8 @@ export class JwtAuthenticator implements Authenticator {
 
   private roleOf(payload: JWTPayload): Role {
     const role = payload[this.rules.roleClaim];
-    if (role === 'customer' || role === 'agent') return role;
-    throw new AuthenticationError(CLIENT_MESSAGE, `claim '${this.rules.roleClaim}' is not "customer" or "agent"`);
+    if (role === 'customer' || role === 'agent' || role === 'admin') return role;
+    throw new AuthenticationError(CLIENT_MESSAGE, `claim '${this.rules.roleClaim}' is not "customer", "agent" or "admin"`);
   }
 }
 

@@ -104,7 +104,7 @@ const options = {
   jwtIssuer: { schema: optionalText, help: "required 'iss' of tokens" },
   jwtAudience: { schema: optionalText, help: "required 'aud' of tokens (needed with --auth jwt)" },
   jwtAllowAnyAudience: { schema: yesNo, default: 'false', switch: true, help: "accept tokens whatever their 'aud' (instead of --jwt-audience)" },
-  jwtRoleClaim: { schema: text, default: 'role', help: "claim holding 'customer' or 'agent'" },
+  jwtRoleClaim: { schema: text, default: 'role', help: "claim holding 'customer', 'agent' or 'admin'" },
   tlsCert: { schema: optionalText, help: 'PEM certificate chain: serve over TLS' },
   tlsKey: { schema: optionalText, help: 'PEM private key of --tls-cert' },
   tlsClientCa: { schema: optionalText, help: 'PEM CA: require client certificates it signed (mTLS)' },

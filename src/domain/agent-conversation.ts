@@ -37,7 +37,7 @@ export class AgentConversation {
       sessionId: id,
       onEvent: (event) => this.onEvent(event),
       attach: () => this.ctx.attachments.attachAgent(id, this.agentId, { id: this.port.id, displace }),
-      record: () => this.ctx.store.markAttended(id),
+      record: () => this.ctx.store.markAttended(id, this.agentId, this.ctx.now()),
       // Left as any ended stream leaves, so that a session taken from the queue goes back to it.
       detach: () => this.ctx.attachments.detachAgent(id, this.agentId, this.port.id, this.ctx.now()),
       // Its end is news for an agent: it gets the snapshot, then session_ended.

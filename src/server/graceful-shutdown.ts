@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import type { CallStream } from '../transport/call-stream';
+import type { CallStatus } from '../transport/grpc-status';
 import type { HealthService } from './health-service';
 
 /** How long live calls get to receive their UNAVAILABLE status before connections are cut. */
@@ -13,6 +14,8 @@ export type ShutdownParts = Readonly<{
   server: grpc.Server;
   health: HealthService;
   liveCalls: ReadonlySet<CallStream<unknown>>;
+  /** Enders of the admin service's open streams (WatchQueue, ExportSessions). */
+  adminStreams: ReadonlySet<(status: CallStatus) => void>;
   /** Cleanups of ended streams under way: the store is closed after them. */
   closing: ReadonlySet<Promise<void>>;
   stopTimers: () => void;
@@ -37,11 +40,12 @@ export function gracefulShutdown(parts: ShutdownParts, onStart: () => void): () 
   };
 }
 
-async function stop({ server, health, liveCalls, closing, stopTimers, closeStore, logger }: ShutdownParts): Promise<void> {
+async function stop({ server, health, liveCalls, adminStreams, closing, stopTimers, closeStore, logger }: ShutdownParts): Promise<void> {
   health.stopServing();
   stopTimers();
   const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve())); // refuses new calls
   for (const call of [...liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: 'the server is shutting down; resume the session shortly' });
+  for (const end of [...adminStreams]) end({ code: grpc.status.UNAVAILABLE, details: 'the server is shutting down; call again shortly' });
   // tryShutdown alone waits forever for open streams: cut those whose clients read nothing after a grace period.
   await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
   server.forceShutdown();

@@ -5,7 +5,10 @@ import { ReflectionService } from '@grpc/reflection';
 import { projectPath } from '../project-files';
 import { internalsChanged } from '../transport/grpc-internals';
 
-/** The descriptor sets that `npm run generate` writes with `buf build`: ours, and the health service's. */
+/**
+ * The descriptor sets that `npm run generate` writes with `buf build`: ours (every file of proto/,
+ * Support's and the admin service's), and the health service's.
+ */
 const DESCRIPTOR_SETS = ['support.binpb', 'health.binpb'];
 
 /**
@@ -38,7 +41,7 @@ export function readFileDescriptorProtos(descriptorSet: Uint8Array): Buffer[] {
 type SymbolTables = { services: Record<string, unknown>; symbols: Record<string, unknown> };
 
 /** The services reflection must list by their real names once the tables are fixed. */
-const EXPECTED_SERVICES = ['Support', 'grpc.health.v1.Health'];
+const EXPECTED_SERVICES = ['Support', 'support.admin.v1.SupportAdminService', 'grpc.health.v1.Health'];
 
 /**
  * @grpc/reflection 1.0 names the symbols of a file without a package ".Support", ".ChatEntry"

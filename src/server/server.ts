@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAuthenticator } from '../auth/create-authenticator';
 import type { Authenticator } from '../auth/identity';
 import type { Config } from '../config/config';
+import { Administration } from '../domain/administration';
 import type { ChatContext } from '../domain/chat-context';
 import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
@@ -18,6 +19,9 @@ import { onHttp2StreamMissing } from '../transport/http2-stream-of';
 import type { CallEnvironment } from '../transport/serve-call';
 import { SliceScheduler } from '../transport/slice-scheduler';
 import { SnapshotEncoder } from '../transport/snapshot-encoder';
+import type { AdminEnvironment } from '../transport/admin/admin-call';
+import { strictAdminService } from '../transport/admin/admin-service-definition';
+import { createAdminService, type AdminServices } from '../transport/admin/admin-service';
 import { UserStreams } from '../transport/user-streams';
 import type { SupportServer } from '../../gen/support';
 import { gracefulShutdown } from './graceful-shutdown';
@@ -87,7 +91,10 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   };
   const server = new grpc.Server(serverOptions(config));
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
-  const health = addServices(server, context, createRequestParsers(config.maxMessageBytes), env);
+  const admin: AdminEnvironment = { authenticator, logger, liveStreams: new Set() };
+  const administration = new Administration({ ...backend, now: context.now });
+  const adminServices = { administration, forgetSessions: (ids: readonly string[]) => ids.forEach((id) => env.snapshots.forget(id)) };
+  const health = addServices(server, context, createRequestParsers(config.maxMessageBytes), env, { env: admin, services: adminServices });
   let port: number;
   try {
     port = await bind(server, config.host, config.port, transport.credentials);
@@ -106,7 +113,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   });
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind, ...backend.description });
 
-  const parts = { server, health, liveCalls: env.liveCalls, closing: env.closing, stopTimers: stopIdleSweeper, closeStore: backend.close, logger };
+  const parts = { server, health, liveCalls: env.liveCalls, adminStreams: admin.liveStreams, closing: env.closing, stopTimers: stopIdleSweeper, closeStore: backend.close, logger };
   const liveState = () => ({
     calls: env.liveCalls.size,
     subscribedSessions: bus.subscribedSessionCount,
@@ -157,13 +164,14 @@ function chatContext({ store, bus, attachments }: ChatBackend, config: Config, l
   };
 }
 
-/** Support (with strict request decoding), reflection and health; returns the health service. */
-function addServices(server: grpc.Server, context: ChatContext, parsers: RequestParsers, env: CallEnvironment): HealthService {
+/** Support and the admin service (with strict request decoding), reflection and health; returns the health service. */
+function addServices(server: grpc.Server, context: ChatContext, parsers: RequestParsers, env: CallEnvironment, admin: { env: AdminEnvironment; services: AdminServices }): HealthService {
   const implementation: SupportServer = {
     chatCustomer: createCustomerHandler(context, parsers, env),
     chatAgent: createAgentHandler(context, parsers, env),
   };
   server.addService(strictSupportService, implementation);
+  server.addService(strictAdminService, createAdminService(admin.env, admin.services));
   addReflection(server);
   const health = new HealthService();
   health.addToServer(server);

@@ -36,6 +36,6 @@ test.each([
   ['a whole-second exp', EXP, (EXP + 30) * 1000],
   ['a fractional exp', EXP + 0.25, (EXP + 31) * 1000],
 ])('%s: expiresAt is the first millisecond at which verification refuses the token (30 s of tolerance)', async (_case, exp, refusedFrom) => {
-  expect(await identifyAt(refusedFrom - 1, exp)).toEqual({ userId: 'joe', role: 'customer', expiresAt: refusedFrom });
+  expect(await identifyAt(refusedFrom - 1, exp)).toEqual({ userId: 'joe', role: 'customer', admin: false, expiresAt: refusedFrom });
   expect(await identifyAt(refusedFrom, exp)).toBe('ERR_JWT_EXPIRED');
 });
