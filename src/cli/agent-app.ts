@@ -8,7 +8,7 @@ import { Terminal } from './terminal';
 import { oneLine, shownName } from './untrusted-text';
 
 const USAGE = [
-  'usage: npm run agent -- --user agent-ID [flags]',
+  'usage: npm run agent -- --user agent-ID [flags]   (or --jwt-file PATH instead of --user)',
   COMMON_USAGE,
   'Commands: /accept takes the session that has waited longest, /accept ID a given one; /leave; /quit (or Ctrl-D).',
 ].join('\n');

@@ -8,7 +8,8 @@ const path = z.string().trim().min(1);
 
 /** Flags both apps take. Every value arrives as a string; switches as 'true'. */
 const common = {
-  user: z.string().regex(/^\S{1,128}$/, 'expected 1 to 128 characters without white space'),
+  /** Optional with --jwt-file, whose token names the user (chat-options-from-cli.ts). */
+  user: z.string().regex(/^\S{1,128}$/, 'expected 1 to 128 characters without white space').optional(),
   server: z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'expected HOST:PORT')
@@ -39,9 +40,9 @@ export type AgentCliOptions = z.infer<typeof agentSchema>;
 const SWITCHES = new Set(['tls', 'new']);
 
 export const COMMON_USAGE = [
-  '  --user ID              your id (agents: ids starting with "agent")',
+  '  --user ID              your id (agents: ids starting with "agent"); with --jwt-file, the token\'s sub (a different --user is refused)',
   '  --server HOST:PORT     the server (default 127.0.0.1:12345)',
-  '  --jwt-file PATH        send the JWT in PATH as "authorization: Bearer" instead of the demo token',
+  '  --jwt-file PATH        send the JWT in PATH as "authorization: Bearer" instead of the demo token; --user may be left out',
   '  --tls                  connect over TLS (system CAs); --tls-ca PATH, --tls-cert PATH --tls-key PATH for a private CA / mTLS',
   '  --retry-initial-ms N   first reconnect delay (default 250); --retry-max-ms N largest (default 5000)',
   '  --give-up-after-s N    stop reconnecting after N seconds without the server (default 300)',

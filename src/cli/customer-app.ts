@@ -9,7 +9,7 @@ import { Terminal } from './terminal';
 import { oneLine } from './untrusted-text';
 
 const USAGE = [
-  'usage: npm run customer -- --user ID [flags]',
+  'usage: npm run customer -- --user ID [flags]   (or --jwt-file PATH instead of --user)',
   COMMON_USAGE,
   '  --state-file PATH      where the last session id per user is kept (default $XDG_STATE_HOME/support-chat/sessions.json)',
   '  --new                  start a new session even if the last one is still open',
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const shell = new AppShell(chat, new Terminal());
   const state = new StateFile(options.stateFile);
-  wireSessionEvents(shell, chat, state, options.user);
+  wireSessionEvents(shell, chat, state, chat.userId);
   shell.handleLines((line) => onLine(shell, chat, line));
   shell.terminal.print(`* connecting to ${options.server} as ${chat.userId}…`);
   await openSession(shell, chat, state, options).catch((err: unknown) => {
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Resumes the user's last session if it is still open, else starts a new one; remembers it either way. */
 async function openSession(shell: AppShell, chat: CustomerChat, state: StateFile, options: CustomerCliOptions): Promise<void> {
-  const last = options.new ? undefined : state.lastSession(options.user);
+  const last = options.new ? undefined : state.lastSession(chat.userId);
   let session: SessionInfo | undefined;
   if (last) {
     session = await chat.resume(last).catch((err: unknown) => {
@@ -52,7 +52,7 @@ async function openSession(shell: AppShell, chat: CustomerChat, state: StateFile
     });
   }
   session ??= await chat.start();
-  state.remember(options.user, session.sessionId);
+  state.remember(chat.userId, session.sessionId);
 }
 
 function wireSessionEvents(shell: AppShell, chat: CustomerChat, state: StateFile, user: string): void {

@@ -169,7 +169,9 @@ test('with --jwt-file, an app whose token a login helper renews on disk outlives
   let renewing = Promise.resolve();
   const loginHelper = setInterval(() => (renewing = renewing.then(() => writeToken(joeFile, 'joe', 'customer'))), 1000);
   try {
-    const customer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--jwt-file', joeFile, '--state-file', path.join(dir, 'sessions.json')]);
+    // No --user: the app takes the user from the token.
+    const customer = launch(CUSTOMER_APP, ['--server', address, '--jwt-file', joeFile, '--state-file', path.join(dir, 'sessions.json')]);
+    await customer.waitForLine(new RegExp(`^\\* connecting to ${address} as joe…$`));
     const sessionId = (await customer.waitForLine(/^\* session (\S+): type to chat/))[1]!;
     const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', address, '--jwt-file', smithFile]);
     agent.type(`/accept ${sessionId}`);
@@ -192,4 +194,23 @@ test('with --jwt-file, an app whose token a login helper renews on disk outlives
     clearInterval(loginHelper);
     await renewing;
   }
+});
+
+test('with --jwt-file the user is the token\'s: a --user naming someone else is refused (exit 2), the same one is taken', async () => {
+  const token = await new SignJWT({ sub: 'joe', role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('x'.repeat(32)));
+  const joeFile = path.join(dir, 'joe.jwt');
+  fs.writeFileSync(joeFile, token + '\n');
+  for (const [script, name] of [[CUSTOMER_APP, 'customer'], [AGENT_APP, 'agent']] as const) {
+    const app = launch(script, ['--user', 'bob', '--jwt-file', joeFile, '--server', '127.0.0.1:1']);
+    expect(await app.exited).toBe(2);
+    expect(app.stderr).toEqual([`${name}: --user bob is not the user of the --jwt-file token (joe); leave --user out with --jwt-file`]);
+  }
+  const neither = launch(CUSTOMER_APP, ['--server', '127.0.0.1:1']);
+  expect(await neither.exited).toBe(2);
+  expect(neither.stderr).toEqual(['customer: missing --user (or --jwt-file) (see --help)']);
+
+  const same = launch(AGENT_APP, ['--user', 'joe', '--jwt-file', joeFile, '--server', '127.0.0.1:1']);
+  await same.waitForLine(/^\* joe on 127\.0\.0\.1:1; /);
+  same.endInput();
+  expect(await same.exited).toBe(0);
 });
