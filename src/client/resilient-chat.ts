@@ -51,7 +51,7 @@ export class ResilientChat<Req, Res> extends EventEmitter<ChatEvents> {
     private readonly options: ChatOptions,
   ) {
     super();
-    this.identity = callIdentity(options.credentials, options.tls);
+    this.identity = callIdentity(options.credentials, options.tls, options.address);
     this.self = { role: protocol.role, id: this.identity.userId };
   }
 

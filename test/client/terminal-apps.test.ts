@@ -7,6 +7,7 @@ import { connect, CustomerStream } from '../helpers/chat-client';
 import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { AGENT_APP, CUSTOMER_APP, spawnApp, type TerminalApp } from '../helpers/terminal-app';
+import { makeTestCertificates } from '../helpers/test-certificates';
 import { makeTempDir, removeTempDir } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
 
@@ -213,4 +214,25 @@ test('with --jwt-file the user is the token\'s: a --user naming someone else is 
   await same.waitForLine(/^\* joe on 127\.0\.0\.1:1; /);
   same.endInput();
   expect(await same.exited).toBe(0);
+});
+
+test('over TLS to an IP address the certificate is checked against that IP, and Node prints no DEP0123 warning', async () => {
+  const certs = await makeTestCertificates(dir);
+  const tlsFlags = ['--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile];
+  const address = await startServer(tlsFlags);
+  const customer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--tls-ca', certs.ca.certFile, '--state-file', path.join(dir, 's.json')]);
+  await customer.waitForLine(/^\* session \S+: type to chat/);
+  customer.endInput();
+  expect(await customer.exited).toBe(0);
+  expect(customer.stderr).toEqual([]);
+
+  // The certificate names 127.0.0.1, not 127.0.0.2: connecting there is refused, still without the warning.
+  server!.child.kill('SIGKILL');
+  await server!.exited;
+  server = spawnServer(['--host', '127.0.0.2', '--port', '0', '--db', path.join(dir, 'other.db'), ...tlsFlags]);
+  const other = `127.0.0.2:${await waitForListening(server)}`;
+  const refused = launch(CUSTOMER_APP, ['--user', 'joe', '--server', other, '--tls-ca', certs.ca.certFile, '--give-up-after-s', '1', '--state-file', path.join(dir, 's.json')]);
+  await refused.waitForLine(/^\* disconnected: gave up reconnecting \(.*127\.0\.0\.2 is not in the cert's list/);
+  expect(await refused.exited).toBe(1);
+  expect(refused.stderr).toEqual([]);
 });
