@@ -33,7 +33,10 @@ async function main(argv: string[]): Promise<number> {
   wireSessionEvents(shell, chat, state, chat.userId);
   shell.handleLines((line) => onLine(shell, chat, line));
   shell.terminal.print(`* connecting to ${options.server} as ${chat.userId}…`);
-  await openSession(shell, chat, state, options).catch((err: unknown) => {
+  const opening = openSession(shell, chat, state, options);
+  shell.opens(opening);
+  await opening.catch((err: unknown) => {
+    if (shell.closedByApp) return; // quit with Ctrl-C twice before the session opened
     shell.terminal.print(`* could not open a session: ${errorText(err)}`);
     void shell.quit(1);
   });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { connect, CustomerStream } from '../helpers/chat-client';
+import { AgentStream, connect, CustomerStream } from '../helpers/chat-client';
 import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { AGENT_APP, CUSTOMER_APP, spawnApp, type TerminalApp } from '../helpers/terminal-app';
@@ -235,4 +235,33 @@ test('over TLS to an IP address the certificate is checked against that IP, and 
   await refused.waitForLine(/^\* disconnected: gave up reconnecting \(.*127\.0\.0\.2 is not in the cert's list/);
   expect(await refused.exited).toBe(1);
   expect(refused.stderr).toEqual([]);
+});
+
+test('piped input: "/quit" alone opens the session and leaves cleanly; lines typed ahead are sent after the session line', async () => {
+  const address = await startServer();
+  const stateFile = path.join(dir, 'sessions.json');
+  const quitter = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--state-file', stateFile]);
+  quitter.type('/quit');
+  quitter.endInput();
+  expect(await quitter.exited).toBe(0);
+  expect(quitter.lines).toEqual([`* connecting to ${address} as joe…`, expect.stringMatching(/^\* session \S+: type to chat/)]);
+  expect(quitter.stderr).toEqual([]);
+
+  const writer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--state-file', stateFile]);
+  writer.type('typed before the session opened');
+  writer.endInput();
+  expect(await writer.exited).toBe(0);
+  const sessionLine = writer.lines.findIndex((line) => line.startsWith('* session '));
+  const sendingLine = writer.lines.findIndex((line) => line.startsWith('* sending '));
+  expect(sessionLine).toBeGreaterThan(0);
+  if (sendingLine >= 0) expect(sendingLine).toBeGreaterThan(sessionLine);
+  expect(writer.lines.join('\n')).not.toContain('could not open');
+
+  // The message arrived, in the session both runs used.
+  const client = connect(address);
+  const agent = new AgentStream(client, 'agent-smith');
+  const session = await agent.accept();
+  expect(session.history.map((entry) => entry.entry)).toEqual([{ $case: 'customerMsg', value: 'typed before the session opened' }]);
+  agent.end();
+  client.close();
 });
