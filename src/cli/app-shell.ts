@@ -1,5 +1,5 @@
 import type { ConnectionState, CustomerChat, AgentChat } from '../client';
-import { formatEntry, formatStateChange } from './format';
+import { formatEntry, formatStateChange, type UnconfirmedNote } from './format';
 import type { Terminal } from './terminal';
 import { oneLine, quoted } from './untrusted-text';
 
@@ -21,6 +21,7 @@ export class AppShell {
   constructor(
     readonly chat: CustomerChat | AgentChat,
     readonly terminal: Terminal,
+    private readonly unconfirmedNote: UnconfirmedNote = 'unknown',
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
     chat.on('entry', (entry) => terminal.print(formatEntry(entry)));
@@ -75,7 +76,7 @@ export class AppShell {
   }
 
   private onState(state: ConnectionState): void {
-    const line = formatStateChange(state, this.previous);
+    const line = formatStateChange(state, this.previous, this.unconfirmedNote);
     this.previous = state;
     if (line) this.terminal.print(line);
     if (state.kind === 'closed' && state.reason.kind !== 'closed-by-app') {

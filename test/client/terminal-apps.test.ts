@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { AgentStream, connect, CustomerStream } from '../helpers/chat-client';
+import { AgentStream, connect, CustomerStream, describeAgentResponse } from '../helpers/chat-client';
 import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { AGENT_APP, CUSTOMER_APP, spawnApp, type TerminalApp } from '../helpers/terminal-app';
@@ -262,6 +262,39 @@ test('piped input: "/quit" alone opens the session and leaves cleanly; lines typ
   const agent = new AgentStream(client, 'agent-smith');
   const session = await agent.accept();
   expect(session.history.map((entry) => entry.entry)).toEqual([{ $case: 'customerMsg', value: 'typed before the session opened' }]);
+  agent.end();
+  client.close();
+});
+
+test('after giving up, the next start looks the messages written before the break up in the history: only the one not there is reported', async () => {
+  const direct = await startServer();
+  const relay = await startRelayProxy(direct);
+  relays.push(relay);
+  const stateFile = path.join(dir, 'sessions.json');
+  const first = launch(CUSTOMER_APP, ['--user', 'joe', '--server', relay.address, '--state-file', stateFile, '--give-up-after-s', '1']);
+  const sessionId = (await first.waitForLine(/^\* session (\S+): type to chat/))[1]!;
+  const client = connect(direct);
+  const agent = new AgentStream(client, 'agent-smith');
+  await agent.accept(sessionId);
+  first.type('arrives');
+  expect(describeAgentResponse(await agent.next())).toBe('customer: arrives');
+
+  // Written into a connection that swallows it, then the server is out of reach until the app gives up.
+  relay.dropFromClients(true);
+  first.type('swallowed');
+  await waitFor(() => relay.droppedBytes() > 0, 10_000, 'the message written into the void');
+  await relay.close();
+  await first.waitForLine(/^\* disconnected: gave up reconnecting/);
+  expect(first.lines.at(-1)).toMatch(/; written just before \(the next start checks whether they arrived\): "arrives", "swallowed"$/);
+  expect(await first.exited).toBe(1);
+
+  const next = launch(CUSTOMER_APP, ['--user', 'joe', '--server', direct, '--state-file', stateFile]);
+  await next.waitForLine(/^\* not delivered before the last disconnect/);
+  expect(next.entries()).toEqual(['joe (you): arrives']);
+  expect(next.lines.filter((line) => /deliver/.test(line))).toEqual([`* not delivered before the last disconnect (not in the session's history): "swallowed"`]);
+  next.endInput();
+  expect(await next.exited).toBe(0);
+  expect(JSON.parse(fs.readFileSync(stateFile, 'utf8'))).toEqual({ sessions: { joe: sessionId } });
   agent.end();
   client.close();
 });
