@@ -4,16 +4,14 @@ import { ChatClientError, CustomerChat, type ChatEntry, type SessionInfo } from 
 import { AppShell, errorText } from './app-shell';
 import { formatUndelivered } from './format';
 import { chatOptionsFrom } from './chat-options-from-cli';
-import { COMMON_USAGE, parseCustomerOptions, UsageError, type CustomerCliOptions } from './cli-options';
+import { CUSTOMER_FLAGS_HELP, parseCustomerOptions, UsageError, type CustomerCliOptions } from './cli-options';
 import { StateFile } from './state-file';
 import { Terminal } from './terminal';
 import { oneLine, quoted } from './untrusted-text';
 
 const USAGE = [
   'usage: npm run customer -- --user ID [flags]   (or --jwt-file PATH instead of --user)',
-  COMMON_USAGE,
-  '  --state-file PATH      where the last session id per user is kept (default $XDG_STATE_HOME/support-chat/sessions.json)',
-  '  --new                  start a new session even if the last one is still open',
+  CUSTOMER_FLAGS_HELP,
   'Type a line to send it; /hangup ends the session; /quit (or Ctrl-D) leaves it open to resume later.',
 ].join('\n');
 

@@ -121,7 +121,7 @@ test('the agent app reports an empty queue and text sent outside a session; a ba
 
   const bad = launch(CUSTOMER_APP, ['--user', 'joe', '--server', 'nowhere']);
   expect(await bad.exited).toBe(2);
-  expect(bad.stderr).toEqual(['customer: invalid --server: expected HOST:PORT']);
+  expect(bad.stderr).toEqual(['customer: invalid value "nowhere" for --server: expected HOST:PORT']);
 });
 
 test('text from the other party cannot forge an entry or drive the terminal: control characters are escaped, further lines indented', async () => {
