@@ -79,10 +79,11 @@ test('agents joining a 100,000-entry session in a loop never block the event loo
   const maxMs = delay.max / 1e6;
   // Measured here: p99 ~20-30 ms and max ~25-50 ms at ~40 joins a second of ~1.9 MB each (mostly
   // garbage collection, this process also being the clients). Reading and encoding the whole
-  // history in one go instead blocks ~500 ms per join (p99 ~520 ms).
-  expect({ p99Under50ms: p99Ms < 50, maxUnder250ms: maxMs < 250, joins: joins.every((n) => n >= 1) }).toEqual({
-    p99Under50ms: true,
-    maxUnder250ms: true,
+  // history in one go instead blocks ~500 ms per join (p99 ~520 ms). The bounds sit well between
+  // the two, since a 2-core machine busy with other work alone pushed p99 past 50 ms.
+  expect({ p99Under200ms: p99Ms < 200, maxUnder450ms: maxMs < 450, joins: joins.every((n) => n >= 1) }).toEqual({
+    p99Under200ms: true,
+    maxUnder450ms: true,
     joins: true,
   });
   const reply = ChatAgentResponse.decode(results[0]!.lastReply).resp;
