@@ -48,7 +48,7 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
     // snapshot, and the two parts never overlap. Each part comes out in seq order; SQLite merges them.
     historyPage: db.prepare<[HistoryPageParams], EntryRow>(`
       WITH s AS (SELECT pk FROM sessions WHERE id = @id)
-      SELECT e.seq, e.date_ms, e.agent, e.text FROM entry_index i JOIN entries e ON e.id = i.entry_id
+      SELECT i.seq, e.date_ms, e.agent, e.text FROM entry_index i JOIN entries e ON e.id = i.entry_id
         WHERE i.session_pk = (SELECT pk FROM s) AND i.seq > @after AND i.seq <= @upTo
       UNION ALL
       SELECT seq, date_ms, agent, text FROM entries
