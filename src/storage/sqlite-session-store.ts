@@ -76,7 +76,8 @@ export class SqliteSessionStore implements SessionStore {
       }
       // The date never decreases within a session, even if the wall clock steps back.
       const date = Math.max(now.getTime(), row.lastEntryAt ?? 0);
-      const bytes = draft.encodedSize(new Date(date));
+      const entryDate = new Date(date);
+      const bytes = draft.encodedSize(entryDate);
       if (row.historyBytes + bytes > limits.maxBytes) {
         throw new ChatError('resource-exhausted', `the session's history would pass ${limits.maxBytes} bytes`);
       }
@@ -88,7 +89,7 @@ export class SqliteSessionStore implements SessionStore {
       row.lastSeq = seq;
       row.lastEntryAt = date;
       row.historyBytes += bytes;
-      return { seq, date: new Date(date), author: draft.author, text: draft.text };
+      return { seq, date: entryDate, author: draft.author, text: draft.text };
     });
   }
 
