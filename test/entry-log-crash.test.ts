@@ -41,17 +41,18 @@ beforeEach(() => {
 });
 afterEach(() => removeTempDir(dir));
 
-/** Runs the writer until it has acknowledged `rounds` rounds, kills it with SIGKILL, and returns the last round it acknowledged. */
+/** Runs the writer until it has acknowledged `rounds` rounds, kills it with SIGKILL, and returns the last round it acknowledged before it died. */
 async function writeUntilKilled(file: string, everyEntries: number, rounds: number): Promise<number> {
   const child = spawn(process.execPath, ['-e', WRITER, file, String(everyEntries)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let acked = 0;
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     for (const m of chunk.matchAll(/acked (\d+)/g)) acked = Math.max(acked, Number(m[1]));
   });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
+  // 'close': the process has exited and its output is read to the end, so `acked` is its last word.
+  const closed = new Promise((resolve) => child.on('close', resolve));
   await waitFor(() => acked >= rounds || child.exitCode !== null, 30_000, `${rounds} rounds acknowledged`);
   child.kill('SIGKILL');
-  await exited;
+  await closed;
   return acked;
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import * as grpc from '@grpc/grpc-js';
+import { defaultMigrationsDir, loadMigrations } from '../src/storage/migrations';
 import { connect, CustomerStream } from './helpers/chat-client';
 import { checkHealth, healthClient, reflect, reflectionClient } from './helpers/grpc-services';
 import { summarizeFileDescriptor } from './helpers/descriptors';
@@ -79,7 +80,8 @@ describe('start-up', () => {
 
   test('migrations run once: a restart on the same database applies none', async () => {
     const first = await start();
-    expect(logRecords(first.server).find((r) => r.msg === 'database ready')?.migrations_applied).toBe('1');
+    const allVersions = loadMigrations(defaultMigrationsDir()).map((m) => m.version).join(',');
+    expect(logRecords(first.server).find((r) => r.msg === 'database ready')?.migrations_applied).toBe(allVersions);
     first.server.child.kill('SIGTERM');
     expect(await first.server.exited).toBe(0);
     const db = new Database(path.join(dir, 'data', 'support.db'), { readonly: true });
