@@ -3,8 +3,9 @@
 -- THE LAYOUT
 -- * entries: the log. A message is one INSERT at the end of this table, whatever its session, and
 --   nothing else: no per-session index page, no session row, is written on the per-message path.
---   `id` is an alias of the rowid (so VACUUM keeps it) and only grows: the server numbers new rows
---   itself, above every id it has used, so an id is never given twice even after deletions.
+--   `id` is an alias of the rowid (so VACUUM keeps it). The server numbers new rows itself, above
+--   every id in the table and above folded_up_to, so that a new entry always lands in the tail, even
+--   after the newest entries were deleted.
 --   Nothing references sessions from here (no FOREIGN KEY): a foreign key without an index on
 --   session_pk would make every DELETE of a session scan the whole log.
 -- * entry_index: (session_pk, seq) -> entries.id for every FOLDED entry, in history order.

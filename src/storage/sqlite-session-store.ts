@@ -1,12 +1,13 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
-import type { Author, Entry } from '../domain/entry';
+import type { Entry } from '../domain/entry';
 import type { EntryDraft, HistoryLimits, SessionRecord, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
 import { SessionRowCache, type SessionCounters } from './session-row-cache';
 import { EntryLogFold } from './sqlite/entry-log-fold';
 import { FoldSchedule, type FoldPolicy } from './sqlite/fold-schedule';
-import { prepareStoreStatements, type EntryRow } from './sqlite/store-statements';
+import { readSessionCounters } from './sqlite/session-counters';
+import { entryFromRow, prepareStoreStatements } from './sqlite/store-statements';
 
 export type SqliteStoreOptions = Readonly<{ fold?: FoldPolicy; onFoldFailure?: (error: unknown) => void }>;
 
@@ -32,7 +33,7 @@ export class SqliteSessionStore implements SessionStore {
   private readonly folds: FoldSchedule;
   /** Sessions that may have entries in the tail: only theirs need the tail counted. */
   private readonly tailSessions: Set<number>;
-  /** The id of the next entry: above every id ever used, even of entries deleted since (see 002_entry_log.sql). */
+  /** The id of the next entry: above every id in the log and every id folded, even if those entries were deleted since (see 002_entry_log.sql). */
   private nextEntryId: number;
 
   constructor(
@@ -44,7 +45,7 @@ export class SqliteSessionStore implements SessionStore {
     this.nextEntryId = this.log.highestId() + 1;
     this.tailSessions = new Set(this.sql.tailSessions.all());
     this.folds = new FoldSchedule(() => this.fold(), options.onFoldFailure ?? (() => {}), options.fold);
-    this.rows = new SessionRowCache((id) => this.readCounters(id));
+    this.rows = new SessionRowCache((id) => readSessionCounters(this.sql, (pk) => this.tailSessions.has(pk), id));
     this.writes = new GroupCommit(db, { afterRollback: () => this.rows.clear() });
   }
 
@@ -64,7 +65,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async readHistory(sessionId: string, afterSeq: number, upToSeq: number, limit: number): Promise<Entry[]> {
-    return this.sql.historyPage.all({ id: sessionId, after: afterSeq, upTo: upToSeq, limit }).map(toEntry);
+    return this.sql.historyPage.all({ id: sessionId, after: afterSeq, upTo: upToSeq, limit }).map(entryFromRow);
   }
 
   appendEntry(sessionId: string, draft: EntryDraft, now: Date, limits: HistoryLimits): Promise<Entry> {
@@ -164,17 +165,6 @@ export class SqliteSessionStore implements SessionStore {
     this.tailSessions.clear();
   }
 
-  /** A session's counters: its row, plus its entries not folded into it yet. */
-  private readCounters(id: string): SessionCounters | undefined {
-    const row = this.sql.sessionById.get(id);
-    if (row === undefined) return undefined;
-    const counters = { pk: row.pk, id: row.id, customer: row.customer, state: row.state, lastSeq: row.last_seq, lastEntryAt: row.last_entry_at, historyBytes: row.history_bytes };
-    if (!this.tailSessions.has(row.pk)) return counters;
-    const tail = this.sql.tailCounters.get(row.pk)!;
-    if (tail.last_seq === null) return counters;
-    return { ...counters, lastSeq: Math.max(counters.lastSeq, tail.last_seq), lastEntryAt: Math.max(counters.lastEntryAt ?? 0, tail.last_entry_at!), historyBytes: counters.historyBytes + tail.bytes };
-  }
-
   private end(row: SessionCounters, now: Date): { lastSeq: number } {
     this.sql.endSession.run(now.getTime(), row.pk);
     row.state = 'ended';
@@ -200,9 +190,4 @@ export class SqliteSessionStore implements SessionStore {
 
 function countersToRecord(row: SessionCounters): SessionRecord {
   return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.lastSeq };
-}
-
-function toEntry(row: EntryRow): Entry {
-  const author: Author = row.agent === null ? { kind: 'customer' } : { kind: 'agent', agentId: row.agent };
-  return { seq: row.seq, date: new Date(row.date_ms), author, text: row.text };
 }

@@ -18,6 +18,8 @@ export class FoldSchedule {
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Immediate | undefined;
+  /** The last fold failed: the next try waits for the timer, not for the count (or a locked database would be tried every turn). */
+  private retrying = false;
 
   constructor(
     private readonly fold: () => void,
@@ -29,7 +31,7 @@ export class FoldSchedule {
   appended(): void {
     this.pending++;
     if (this.timer === undefined) this.timer = setTimeout(() => this.run(), this.policy.everyMs).unref();
-    if (this.pending >= this.policy.everyEntries && this.soon === undefined) this.soon = setImmediate(() => this.run());
+    if (this.pending >= this.policy.everyEntries && this.soon === undefined && !this.retrying) this.soon = setImmediate(() => this.run());
   }
 
   /** Folds now (before a sweep, at close); false if it failed. */
@@ -38,9 +40,11 @@ export class FoldSchedule {
     try {
       this.fold();
       this.pending = 0;
+      this.retrying = false;
       return true;
     } catch (error) {
       this.onFailure(error);
+      this.retrying = true;
       this.timer = setTimeout(() => this.run(), this.policy.everyMs).unref();
       return false;
     }

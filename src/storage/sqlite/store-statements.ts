@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Author, Entry } from '../../domain/entry';
 
 export type SessionRow = { pk: number; id: string; customer: string; state: 'open' | 'ended'; last_seq: number; last_entry_at: number | null; history_bytes: number };
 export type EntryRow = { seq: number; date_ms: number; agent: string | null; text: string };
@@ -78,4 +79,10 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
     ),
     requeueAttended: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE state = 'open' AND awaiting_since IS NULL"),
   };
+}
+
+/** An entry as the domain sees it. */
+export function entryFromRow(row: EntryRow): Entry {
+  const author: Author = row.agent === null ? { kind: 'customer' } : { kind: 'agent', agentId: row.agent };
+  return { seq: row.seq, date: new Date(row.date_ms), author, text: row.text };
 }
