@@ -45,7 +45,7 @@ export class SqliteSessionStore implements SessionStore {
     this.nextEntryId = this.log.highestId() + 1;
     this.tailSessions = new Set(this.sql.tailSessions.all());
     this.folds = new FoldSchedule(() => this.fold(), options.onFoldFailure ?? (() => {}), options.fold);
-    this.rows = new SessionRowCache((id) => readSessionCounters(this.sql, (pk) => this.tailSessions.has(pk), id));
+    this.rows = new SessionRowCache((id) => this.readCounters(id));
     this.writes = new GroupCommit(db, { afterRollback: () => this.rows.clear() });
   }
 
@@ -60,7 +60,9 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async findSession(id: string): Promise<SessionRecord | undefined> {
-    const row = this.rows.get(id);
+    // From the database, not the cache: a session deleted or ended by another connection (an
+    // operator's tool) is seen as such. Joins and resumes read it, not messages.
+    const row = this.readCounters(id);
     return row && countersToRecord(row);
   }
 
@@ -163,6 +165,10 @@ export class SqliteSessionStore implements SessionStore {
   private fold(): void {
     this.log.foldTail();
     this.tailSessions.clear();
+  }
+
+  private readCounters(id: string): SessionCounters | undefined {
+    return readSessionCounters(this.sql, (pk) => this.tailSessions.has(pk), id);
   }
 
   private end(row: SessionCounters, now: Date): { lastSeq: number } {

@@ -6,6 +6,10 @@ import type Database from 'better-sqlite3';
  * the tail, then the index rows. Run it in the same transaction as the DELETE of the sessions
  * themselves (a session pk may be given again once its row is gone, and its old index rows would
  * then collide with the new session's entries). Returns how many entries it deleted.
+ *
+ * Only for sessions no server is writing to (ended ones, or with the server stopped): the log has
+ * no foreign key (see the migration), so an entry appended to a session deleted under a running
+ * server's feet would not be refused.
  */
 export function deleteEntriesOfSessions(db: Database.Database, sessionPks: readonly number[]): number {
   if (sessionPks.length === 0) return 0;
