@@ -44,7 +44,7 @@ export class EntryLogFold {
     return this.foldedUpTo.get()!.n;
   }
 
-  /** The highest id in the log, folded or not (0 when empty). */
+  /** The highest id in the log or already folded (0 for an empty log): new entries are numbered above it. */
   highestId(): number {
     return Math.max(this.lastId.get()!.n ?? 0, this.tailStart());
   }
