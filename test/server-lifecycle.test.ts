@@ -6,13 +6,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import * as grpc from '@grpc/grpc-js';
+import { defaultMigrationsDir, loadMigrations } from '../src/storage/migrations';
 import { connect, CustomerStream } from './helpers/chat-client';
 import { checkHealth, healthClient, reflect, reflectionClient } from './helpers/grpc-services';
 import { summarizeFileDescriptor } from './helpers/descriptors';
 import { logRecords, spawnServer, waitForListening, type ServerProcess } from './helpers/server-process';
 import { makeTempDir, removeTempDir } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
-import { defaultMigrationsDir, loadMigrations } from '../src/storage/migrations';
 
 const BUF = path.resolve(__dirname, '..', 'node_modules', '.bin', 'buf');
 const run = promisify(execFile);

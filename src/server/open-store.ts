@@ -43,9 +43,9 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
 async function openAndRequeue(config: Config, logger: Logger): Promise<{ store: SqliteSessionStore; db: Database.Database }> {
   const deadline = performance.now() + STARTUP_LOCK_WAIT_MS;
   const open = () => openDatabase({ file: config.db, sync: config.sqliteSync });
-  const { db, migrations } = await retryWhileLocked(open, deadline, `opening the database ${config.db}`);
-  logger.info('database ready', { db: config.db, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
-  const store = new SqliteSessionStore(db);
+  const { db, migrations, foldedAtOpen } = await retryWhileLocked(open, deadline, `opening the database ${config.db}`);
+  logger.info('database ready', { db: config.db, schema_version: migrations.version, migrations_applied: migrations.applied.join(','), entries_folded: foldedAtOpen });
+  const store = new SqliteSessionStore(db, { onFoldFailure: (error) => logger.warn('folding the entry log failed; retrying shortly', { error: String(error) }) });
   try {
     const requeue = () => store.requeueAttendedSessions(new Date());
     const requeued = await retryWhileLocked(requeue, deadline, `requeueing the sessions of ${config.db}`);

@@ -17,7 +17,7 @@ type Pending = {
 };
 
 /** What a store does around each batch: last writes inside its transaction, and forgetting after a rollback. */
-export type BatchHooks = Readonly<{ beforeCommit: () => void; afterRollback: () => void }>;
+export type BatchHooks = Readonly<{ beforeCommit?: () => void; afterRollback: () => void }>;
 
 /**
  * Group commit: writes queued during one turn of the event loop run in a single transaction at
@@ -49,7 +49,7 @@ export class GroupCommit {
   ) {
     const transaction = db.transaction((batch: Pending[]) => {
       for (const item of batch) attempt(item);
-      hooks.beforeCommit();
+      hooks.beforeCommit?.();
     });
     this.runInTransaction = (batch) => transaction.immediate(batch);
   }

@@ -7,11 +7,7 @@ export type Migration = Readonly<{ version: number; name: string; sql: string }>
 /** What a migration run did: the versions it applied now (empty when the database was up to date). */
 export type MigrationResult = Readonly<{ applied: number[]; version: number }>;
 
-/**
- * Reads `NNN_*.sql` files in version order; versions must increase, each used once. (A number may
- * be missing: migrations written on branches side by side are numbered in their merge order, and
- * a branch may hold a later one without the one before it.)
- */
+/** Reads `NNN_*.sql` files in version order; versions must be 1, 2, 3, ... without gaps (a missing file would skip a step). */
 export function loadMigrations(dir: string): Migration[] {
   const migrations = fs
     .readdirSync(dir)
@@ -19,8 +15,7 @@ export function loadMigrations(dir: string): Migration[] {
     .map((file) => ({ version: Number.parseInt(file, 10), name: file, sql: fs.readFileSync(path.join(dir, file), 'utf8') }))
     .sort((a, b) => a.version - b.version);
   migrations.forEach((m, i) => {
-    const previous = migrations[i - 1]?.version ?? 0;
-    if (m.version <= previous) throw new Error(`migration ${m.name}: expected a version above ${previous}`);
+    if (m.version !== i + 1) throw new Error(`migration ${m.name}: expected version ${i + 1}`);
   });
   return migrations;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { foldEntryLog } from './sqlite/entry-log-fold';
 import { defaultMigrationsDir, loadMigrations, migrate, type MigrationResult } from './migrations';
 
 /** The longest a statement waits synchronously for a lock held by another connection. */
@@ -13,13 +14,17 @@ export type DatabaseOptions = Readonly<{
   migrationsDir?: string;
 }>;
 
+/** What opening did: migrations applied, and entries of a crash's log tail folded (sqlite/entry-log-fold.ts). */
+export type OpenedDatabase = { db: Database.Database; migrations: MigrationResult; foldedAtOpen: number };
+
 /**
- * Opens (creating folder and file if missing) the SQLite database in WAL mode and brings its
- * schema up to date. The folder and file are created readable by the server's user only. While
+ * Opens (creating folder and file if missing) the SQLite database in WAL mode, brings its
+ * schema up to date, and folds the tail of its entry log that a crash left (so that the session
+ * rows are up to date before anything reads them). The folder and file are created readable by the server's user only. While
  * another connection holds the write lock, a migration fails fast with SQLITE_BUSY (nothing is
  * left open): the server retries it with `retryWhileLocked`.
  */
-export function openDatabase(options: DatabaseOptions): { db: Database.Database; migrations: MigrationResult } {
+export function openDatabase(options: DatabaseOptions): OpenedDatabase {
   fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true, mode: 0o700 });
   const db = new Database(options.file);
   try {
@@ -36,7 +41,7 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
     // retry asynchronously (group-commit.ts, lock-conflict.ts).
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const migrations = migrate(db, loadMigrations(options.migrationsDir ?? defaultMigrationsDir()));
-    return { db, migrations };
+    return { db, migrations, foldedAtOpen: foldEntryLog(db) };
   } catch (err) {
     db.close();
     throw err;

@@ -1,70 +1,52 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
-import type { Author, Entry } from '../domain/entry';
+import type { Entry } from '../domain/entry';
 import type { EntryDraft, HistoryLimits, StoredSession, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
 import { SessionRowCache, type SessionCounters } from './session-row-cache';
+import { EntryLogFold } from './sqlite/entry-log-fold';
+import { FoldSchedule, type FoldPolicy } from './sqlite/fold-schedule';
+import { readSessionCounters } from './sqlite/session-counters';
+import { entryFromRow, prepareStoreStatements } from './sqlite/store-statements';
 
-type SessionRow = { pk: number; id: string; customer: string; state: 'open' | 'ended'; last_seq: number; last_entry_at: number | null; history_bytes: number };
-type EntryRow = { seq: number; date_ms: number; agent: string | null; text: string };
+export type SqliteStoreOptions = Readonly<{ fold?: FoldPolicy; onFoldFailure?: (error: unknown) => void }>;
 
 /**
- * The SQLite implementation of the storage port. Every write goes through one queue, committed
- * in groups once per turn of the event loop (group-commit.ts), so writes apply in the order the
- * server received them and each is atomic: two streams never interleave inside one. Reads see
- * what is committed. Every statement is prepared once, here.
+ * The SQLite implementation of the storage port: histories are an append-only log, indexed in bulk.
+ *
+ * - An entry is ONE INSERT at the end of `entries`: no per-session index page and no session row
+ *   is written per message. Writes go through one queue, committed in groups once per turn of the
+ *   event loop (group-commit.ts) and published only after COMMIT; the counters an entry needs
+ *   (last seq and date, history bytes) are kept in memory (session-row-cache.ts).
+ * - Every few thousand entries or about a second, a FOLD (sqlite/entry-log-fold.ts) indexes the
+ *   new rows by (session, seq) and brings the session rows' counters up to date, in one
+ *   transaction of its own. Start-up folds the tail a crash left before serving (open-database.ts).
+ * - Reads see folded and unfolded entries alike: a history page joins the index with the tail, and
+ *   a session's counters are its row plus its tail (sqlite/store-statements.ts). The layout is
+ *   described in migrations/sqlite/002_entry_log.sql.
  */
 export class SqliteSessionStore implements SessionStore {
   private readonly sql;
-  /** Entries and session ends, committed in groups (see group-commit.ts). */
   private readonly writes: GroupCommit;
-  /** Counters of sessions being written, so an entry costs one INSERT (see session-row-cache.ts). */
   private readonly rows: SessionRowCache;
+  private readonly log: EntryLogFold;
+  private readonly folds: FoldSchedule;
+  /** Sessions that may have entries in the tail: only theirs need the tail counted. */
+  private readonly tailSessions: Set<number>;
+  /** The id of the next entry: above every id in the log and every id folded, even if those entries were deleted since (see 002_entry_log.sql). */
+  private nextEntryId: number;
 
-  constructor(private readonly db: Database.Database) {
-    const sessionColumns = 'pk, id, customer, state, last_seq, last_entry_at, history_bytes';
-    this.sql = {
-      countOpen: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM sessions WHERE customer = ? AND state = 'open'"),
-      insertSession: db.prepare(
-        "INSERT INTO sessions (id, customer, state, created_at, awaiting_since, last_activity_at) VALUES (?, ?, 'open', ?, ?, ?)",
-      ),
-      sessionById: db.prepare<[string], SessionRow>(`SELECT ${sessionColumns} FROM sessions WHERE id = ?`),
-      historyPage: db.prepare<[string, number, number, number], EntryRow>(
-        'SELECT seq, date_ms, agent, text FROM entries WHERE session_pk = (SELECT pk FROM sessions WHERE id = ?) AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
-      ),
-      insertEntry: db.prepare('INSERT INTO entries (session_pk, seq, date_ms, agent, text) VALUES (?, ?, ?, ?, ?)'),
-      advanceSession: db.prepare(
-        'UPDATE sessions SET last_seq = ?, last_entry_at = ?, history_bytes = ? WHERE pk = ?',
-      ),
-      endSession: db.prepare("UPDATE sessions SET state = 'ended', ended_at = ?, awaiting_since = NULL WHERE pk = ?"),
-      nextAwaiting: db.prepare<[], { pk: number; id: string }>(
-        "SELECT pk, id FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL ORDER BY awaiting_since, pk LIMIT 1",
-      ),
-      markAttended: db.prepare("UPDATE sessions SET awaiting_since = NULL WHERE id = ? AND state = 'open'"),
-      addParticipant: db.prepare('INSERT OR IGNORE INTO participants (session_pk, agent, first_attached_at) VALUES (?, ?, ?)'),
-      markAwaiting: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE id = ? AND state = 'open'"),
-      customerPresent: db.prepare(
-        "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ? AND state = 'open'",
-      ),
-      lastActivity: db.prepare<[number], { t: number }>('SELECT last_activity_at AS t FROM sessions WHERE pk = ?'),
-      // A scan of the open sessions (sessions_open_by_customer covers state = 'open'), once per sweep.
-      idle: db.prepare<[number, number], { id: string }>(
-        "SELECT id FROM sessions WHERE state = 'open' AND MAX(last_activity_at, IFNULL(last_entry_at, 0)) <= ? LIMIT ?",
-      ),
-      // Served by the sessions_awaiting index (its WHERE clause is repeated so that it applies).
-      maxAwaitingSince: db.prepare<[], { t: number | null }>(
-        "SELECT MAX(awaiting_since) AS t FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL",
-      ),
-      requeueAttended: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE state = 'open' AND awaiting_since IS NULL"),
-    };
-    this.rows = new SessionRowCache(
-      (id) => {
-        const row = this.sql.sessionById.get(id);
-        return row && { pk: row.pk, id: row.id, customer: row.customer, state: row.state, lastSeq: row.last_seq, lastEntryAt: row.last_entry_at, historyBytes: row.history_bytes };
-      },
-      (row) => this.sql.advanceSession.run(row.lastSeq, row.lastEntryAt, row.historyBytes, row.pk),
-    );
-    this.writes = new GroupCommit(db, { beforeCommit: () => this.rows.writeDirty(), afterRollback: () => this.rows.clear() });
+  constructor(
+    private readonly db: Database.Database,
+    options: SqliteStoreOptions = {},
+  ) {
+    this.sql = prepareStoreStatements(db);
+    this.log = new EntryLogFold(db);
+    this.nextEntryId = this.log.highestId() + 1;
+    this.tailSessions = new Set(this.sql.tailSessions.all());
+    this.folds = new FoldSchedule(() => this.fold(), options.onFoldFailure ?? (() => {}), options.fold);
+    this.rows = new SessionRowCache((id) => this.readCounters(id));
+    this.writes = new GroupCommit(db, { afterRollback: () => this.rows.clear() });
   }
 
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {
@@ -78,12 +60,14 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async findSession(id: string): Promise<StoredSession | undefined> {
-    const row = this.sql.sessionById.get(id);
-    return row && toRecord(row);
+    // From the database, not the cache: a session deleted or ended by another connection (an
+    // operator's tool) is seen as such. Joins and resumes read it, not messages.
+    const row = this.readCounters(id);
+    return row && countersToRecord(row);
   }
 
   async readHistory(sessionId: string, afterSeq: number, upToSeq: number, limit: number): Promise<Entry[]> {
-    return this.sql.historyPage.all(sessionId, afterSeq, upToSeq, limit).map(toEntry);
+    return this.sql.historyPage.all({ id: sessionId, after: afterSeq, upTo: upToSeq, limit }).map(entryFromRow);
   }
 
   appendEntry(sessionId: string, draft: EntryDraft, now: Date, limits: HistoryLimits): Promise<Entry> {
@@ -94,19 +78,21 @@ export class SqliteSessionStore implements SessionStore {
         throw new ChatError('resource-exhausted', `the session's history holds ${limits.maxEntries} entries, the most allowed`);
       }
       // The date never decreases within a session, even if the wall clock steps back.
-      const date = new Date(Math.max(now.getTime(), row.lastEntryAt ?? 0));
-      const historyBytes = row.historyBytes + draft.encodedSize(date);
-      if (historyBytes > limits.maxBytes) {
+      const date = Math.max(now.getTime(), row.lastEntryAt ?? 0);
+      const entryDate = new Date(date);
+      const bytes = draft.encodedSize(entryDate);
+      if (row.historyBytes + bytes > limits.maxBytes) {
         throw new ChatError('resource-exhausted', `the session's history would pass ${limits.maxBytes} bytes`);
       }
       const seq = row.lastSeq + 1;
       const agent = draft.author.kind === 'agent' ? draft.author.agentId : null;
-      this.sql.insertEntry.run(row.pk, seq, date.getTime(), agent, draft.text);
+      this.sql.insertEntry.run(this.nextEntryId++, row.pk, seq, date, agent, draft.text, bytes);
+      this.tailSessions.add(row.pk);
+      this.folds.appended();
       row.lastSeq = seq;
-      row.lastEntryAt = date.getTime();
-      row.historyBytes = historyBytes;
-      this.rows.changed(row);
-      return { seq, date, author: draft.author, text: draft.text };
+      row.lastEntryAt = date;
+      row.historyBytes += bytes;
+      return { seq, date: entryDate, author: draft.author, text: draft.text };
     });
   }
 
@@ -152,6 +138,8 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async findIdleSessions(cutoff: Date, limit: number): Promise<string[]> {
+    // The sweep reads last_entry_at from the session rows: bring them up to date first.
+    this.foldSessionRows();
     return this.sql.idle.all(cutoff.getTime(), limit).map((row) => row.id);
   }
 
@@ -164,6 +152,16 @@ export class SqliteSessionStore implements SessionStore {
       // Strictly later than every awaiting session, or ties would put older attended sessions first.
       return this.sql.requeueAttended.run(this.queueTime(now.getTime())).changes;
     }).immediate();
+  }
+
+  /** Folds the log's tail, if any, so that the session rows' counters (last seq and date) are exact for a reader of the rows. */
+  foldSessionRows(): void {
+    if (this.tailSessions.size > 0) this.folds.run();
+  }
+
+  /** The session's last sequence number as the write queue knows it (ahead of its row until the next fold); for work run through the queue. */
+  lastSeqOf(sessionId: string): number | undefined {
+    return this.rows.get(sessionId)?.lastSeq;
   }
 
   /**
@@ -179,10 +177,22 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  /** Commits the writes still queued, then closes the database. */
+  /** Commits the writes still queued, folds the tail (so the next start has none), then closes the database. */
   close(): void {
     this.writes.close();
+    this.folds.stop();
+    if (this.db.open && this.tailSessions.size > 0) this.folds.run();
+    this.folds.stop();
     this.db.close();
+  }
+
+  private fold(): void {
+    this.log.foldTail();
+    this.tailSessions.clear();
+  }
+
+  private readCounters(id: string): SessionCounters | undefined {
+    return readSessionCounters(this.sql, (pk) => this.tailSessions.has(pk), id);
   }
 
   private end(row: SessionCounters, now: Date): { lastSeq: number } {
@@ -208,15 +218,6 @@ export class SqliteSessionStore implements SessionStore {
   }
 }
 
-function toRecord(row: SessionRow): StoredSession {
-  return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.last_seq };
-}
-
 function countersToRecord(row: SessionCounters): StoredSession {
   return { id: row.id, customerId: row.customer, state: row.state, lastSeq: row.lastSeq };
-}
-
-function toEntry(row: EntryRow): Entry {
-  const author: Author = row.agent === null ? { kind: 'customer' } : { kind: 'agent', agentId: row.agent };
-  return { seq: row.seq, date: new Date(row.date_ms), author, text: row.text };
 }

@@ -5,7 +5,7 @@ import { openDatabase } from '../../storage/open-database';
 import { acquireServerLock, DatabaseInUseError, type ServerLock } from '../../storage/server-lock';
 import { MoveRefusedError } from './move-refused';
 
-/** A session row of the SQLite schema (migrations/001_chat.sql), as stored. */
+/** A session row of the SQLite schema (migrations/sqlite/), as stored. */
 export type SessionRow = Readonly<{
   pk: number;
   id: string;
@@ -80,9 +80,14 @@ export class SqliteSource {
       .iterate();
   }
 
-  /** Every entry, session by session in order of creation, each session's in order; read as it is iterated (the index's order: no sort). */
+  /**
+   * Every entry, session by session in order of creation, each session's in order; read as it is
+   * iterated, in the index's order (no sort). openDatabase folded the log's tail: all are indexed.
+   */
   entries(): IterableIterator<EntryRow> {
-    return this.opened().prepare<[], EntryRow>('SELECT session_pk, seq, date_ms, agent, text FROM entries ORDER BY session_pk, seq').iterate();
+    return this.opened()
+      .prepare<[], EntryRow>('SELECT i.session_pk, i.seq, e.date_ms, e.agent, e.text FROM entry_index i JOIN entries e ON e.id = i.entry_id ORDER BY i.session_pk, i.seq')
+      .iterate();
   }
 
   /** Every participant, session by session (the primary key's order: no sort). */
