@@ -62,10 +62,11 @@ test('a stream that ends while it waits for the throttle ends at once: what the 
   expect(await flood.customer.endCode()).toBe(grpc.status.CANCELLED);
   // A server that went on handling what it had read ahead (up to 16 requests) would commit one of
   // them every 1/RATE s from here. Watched for five of those periods, nothing more arrives beyond
-  // the one that may have been in flight at the cancel.
+  // what may have been in flight at the cancel: one committed and on its way, and on a busy
+  // machine one more whose throttle delay ran out as the cancel was sent.
   const watchUntil = performance.now() + (5 * 1000) / RATE;
-  await waitFor(() => performance.now() >= watchUntil || customerMessages(flood.agent).length > receivedAtCancel + 1, 5000, 'the watch window');
-  expect(customerMessages(flood.agent).length).toBeLessThanOrEqual(receivedAtCancel + 1);
+  await waitFor(() => performance.now() >= watchUntil || customerMessages(flood.agent).length > receivedAtCancel + 2, 5000, 'the watch window');
+  expect(customerMessages(flood.agent).length).toBeLessThanOrEqual(receivedAtCancel + 2);
 
   // The history holds exactly what the agent received: the throttled rest was never committed.
   const reader = new AgentStream(flood.clients[1]!, 'agent-reader');
