@@ -1,0 +1,49 @@
+import pg from 'pg';
+import { PostgresQueueEvents } from '../src/bus/postgres-queue-events';
+import { PostgresChannel } from '../src/storage/postgres/postgres-channel';
+import { connectionConfig, createPool } from '../src/storage/postgres/postgres-connection';
+import { describeQueueEventsContract } from './contracts/queue-events-contract';
+import { describeWithPostgres, freshSchema } from './helpers/postgres';
+import { waitFor } from './helpers/wait';
+
+describeWithPostgres('PostgreSQL queue events', () => {
+  describeQueueEventsContract('PostgreSQL LISTEN/NOTIFY, two instances', async () => {
+    const schema = await freshSchema();
+    const location = { url: schema.url, schema: schema.schema };
+    const parts = await Promise.all(
+      ['instance-0', 'instance-1'].map(async (instanceId) => {
+        const pool = createPool(location, 2);
+        const channel = new PostgresChannel(location, pool, (error) => {
+          throw error;
+        });
+        await channel.open();
+                return { pool, channel, events: new PostgresQueueEvents(instanceId, channel, () => {}) };
+      }),
+    );
+    return {
+      instances: parts.map((p) => p.events),
+      cutOff: async (i) => {
+        const { channel } = parts[i]!;
+        // The channel's listening connection is private to it: its backend's pid is read from the client.
+        const listenerPid = (channel as unknown as { listener: pg.Client & { processID: number } }).listener.processID;
+        const admin = new pg.Client(connectionConfig(location));
+        await admin.connect();
+        try {
+          const { rows } = await admin.query<{ ended: boolean }>('SELECT pg_terminate_backend($1) AS ended', [listenerPid]);
+          expect(rows[0]!.ended).toBe(true);
+        } finally {
+          await admin.end();
+        }
+        await waitFor(() => !channel.live, 5000, 'the channel to notice');
+        await waitFor(() => channel.live, 10_000, 'the channel to listen again');
+      },
+      close: async () => {
+        for (const { channel, pool } of parts) {
+          await channel.close();
+          await pool.end();
+        }
+        await schema.drop();
+      },
+    };
+  });
+});
