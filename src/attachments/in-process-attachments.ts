@@ -29,20 +29,24 @@ export class InProcessAttachments implements Attachments {
     return true;
   }
 
-  async attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<void> {
+  async attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<boolean> {
     const agents = this.session(sessionId).agents;
     const previous = agents.get(agentId);
+    const first = agents.size === (previous ? 1 : 0);
     agents.set(agentId, stream);
     previous?.displace();
+    return first;
   }
 
-  async detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<void> {
+  async detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<boolean> {
     const session = this.sessions.get(sessionId);
-    if (session?.agents.get(agentId)?.id !== streamId) return;
+    if (session?.agents.get(agentId)?.id !== streamId) return false;
     session.agents.delete(agentId);
     const agentsLeft = session.agents.size;
     this.forgetIfEmpty(sessionId, session);
-    if (requeueAt && agentsLeft === 0) await this.store.markAwaiting(sessionId, requeueAt);
+    if (!requeueAt || agentsLeft > 0) return false;
+    await this.store.markAwaiting(sessionId, requeueAt);
+    return true;
   }
 
   async hasCustomer(sessionId: string): Promise<boolean> {

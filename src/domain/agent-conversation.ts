@@ -3,11 +3,13 @@ import { ChatError } from './chat-error';
 import { encodedHistoryEntrySize, type Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { openLiveSession } from './live-session';
+import { announceQueueChange } from './queue-changes';
 
 /** What an agent stream sends besides the accepted session's snapshot: the others' entries, and the session's end. */
 export type AgentOutput = { kind: 'entry'; entry: Entry } | { kind: 'session-ended' };
 
-type Connection = { readonly sessionId: string; unsubscribe: () => void };
+/** The session this stream is in; its customer once the join has read the session (the queue's events name it). */
+type Connection = { readonly sessionId: string; customerId?: string; unsubscribe: () => void };
 
 /**
  * The state machine of one ChatAgent stream (SPEC §4): disconnected until `accept`, then
@@ -82,8 +84,9 @@ export class AgentConversation {
     try {
       // Attached before the session is marked attended, so that a racing `leave` of the last other
       // agent sees this one and does not put the session back in the queue.
-      await this.ctx.attachments.attachAgent(sessionId, this.agentId, { id: this.port.id, displace });
+      const takesIt = await this.ctx.attachments.attachAgent(sessionId, this.agentId, { id: this.port.id, displace });
       const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.ctx.store.markAttended(sessionId));
+      if (takesIt) void announceQueueChange(this.ctx, 'taken', sessionId, live.snapshot.customerId);
       // The stream ended while the session was taken (possibly before this stream attached, while
       // the queue was read): leave as any ended stream does, so it is not left marked as attended.
       if (this.closed) {
@@ -92,6 +95,7 @@ export class AgentConversation {
       }
       if (this.connection?.sessionId !== sessionId) return live.unsubscribe(); // the session ended meanwhile
       this.connection.unsubscribe = live.unsubscribe;
+      this.connection.customerId = live.snapshot.customerId;
       await this.port.pushSnapshot(live.snapshot);
       if (this.connection?.sessionId === sessionId) live.start(); // unless the stream ended while the history was sent
     } catch (err) {
@@ -115,7 +119,8 @@ export class AgentConversation {
     if (!connection) return;
     this.connection = undefined;
     connection.unsubscribe();
-    await this.ctx.attachments.detachAgent(connection.sessionId, this.agentId, this.port.id, requeue ? this.ctx.now() : undefined);
+    const requeued = await this.ctx.attachments.detachAgent(connection.sessionId, this.agentId, this.port.id, requeue ? this.ctx.now() : undefined);
+    if (requeued) await announceQueueChange(this.ctx, 'waiting', connection.sessionId, connection.customerId);
   }
 
   private requireConnection(action: string): Connection {

@@ -3,6 +3,7 @@ import { ChatError } from './chat-error';
 import { encodedHistoryEntrySize, type Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { openLiveSession } from './live-session';
+import { announceQueueChange } from './queue-changes';
 import type { SessionRecord } from './session-store';
 
 /** What a customer stream sends besides the session's snapshot: agents' messages. */
@@ -52,6 +53,7 @@ export class CustomerConversation {
     // Left first: this stream's own end is not news to it (see onEvent).
     const detached = this.detach();
     this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
+    void announceQueueChange(this.ctx, 'ended', sessionId, this.customerId);
     await detached;
   }
 
@@ -65,6 +67,7 @@ export class CustomerConversation {
   private async createSession(): Promise<string> {
     const sessionId = this.ctx.newSessionId();
     await this.ctx.store.createSession(sessionId, this.customerId, this.ctx.now(), this.ctx.limits.maxOpenSessions);
+    void announceQueueChange(this.ctx, 'waiting', sessionId, this.customerId);
     return sessionId;
   }
 

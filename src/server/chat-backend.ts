@@ -3,9 +3,12 @@ import { InProcessAttachments } from '../attachments/in-process-attachments';
 import { PostgresAttachments } from '../attachments/postgres-attachments';
 import { InProcessEventBus } from '../bus/in-process-event-bus';
 import { PostgresEventBus } from '../bus/postgres-event-bus';
+import { InProcessQueueEvents } from '../bus/in-process-queue-events';
+import { PostgresQueueEvents } from '../bus/postgres-queue-events';
 import type { Config } from '../config/config';
 import type { Attachments } from '../domain/attachments';
 import type { EventBus } from '../domain/event-bus';
+import type { QueueEvents } from '../domain/queue-events';
 import type { QueueStatisticsSource } from '../domain/queue-statistics';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
@@ -28,6 +31,8 @@ export type ChatBackend = Readonly<{
   store: SessionStore;
   bus: EventBus & { readonly subscribedSessionCount: number };
   attachments: Attachments;
+  /** The queue's changes, to every instance's watchers (the admin service's WatchQueue). */
+  queue: QueueEvents;
   /** The queue's counts as the database has them (metrics, the admin service). */
   queueStatistics: QueueStatisticsSource;
   /** For the start line: which store and bus, without credentials. */
@@ -54,6 +59,7 @@ async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBa
     store,
     bus: new InProcessEventBus(listenerErrorLogger(logger)),
     attachments: new InProcessAttachments(store),
+    queue: new InProcessQueueEvents(watcherErrorLogger(logger)),
     queueStatistics: new SqliteQueueStatistics(db),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
@@ -78,6 +84,7 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
       store: new PostgresSessionStore(pool),
       bus,
       attachments: new PostgresAttachments(instanceId, pool, channel),
+      queue: config.bus === 'postgres' ? new PostgresQueueEvents(instanceId, channel, watcherErrorLogger(logger)) : new InProcessQueueEvents(watcherErrorLogger(logger)),
       queueStatistics: new PostgresQueueStatistics(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
@@ -109,4 +116,8 @@ function watchDatabase(pool: pg.Pool, channel: PostgresChannel, onChange: (reach
 
 function listenerErrorLogger(logger: Logger) {
   return (error: unknown, sessionId: string) => logger.error('a live stream failed to take an event', { session: sessionId, error: errorText(error) });
+}
+
+function watcherErrorLogger(logger: Logger) {
+  return (error: unknown) => logger.error('a watch of the queue failed to take an event', { error: errorText(error) });
 }

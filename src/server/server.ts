@@ -142,11 +142,12 @@ function streamIdsOf(instanceId: string): () => string {
   return () => `${instanceId}.${++last}`;
 }
 
-function chatContext({ store, bus, attachments }: ChatBackend, config: Config, logger: Logger): ChatContext {
+function chatContext({ store, bus, attachments, queue }: ChatBackend, config: Config, logger: Logger): ChatContext {
   return {
     store,
     bus,
     attachments,
+    queue,
     limits: {
       maxOpenSessions: config.maxOpenSessions,
       history: { maxBytes: config.maxHistoryBytes, maxEntries: config.maxHistoryEntries },
