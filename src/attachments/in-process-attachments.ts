@@ -53,6 +53,12 @@ export class InProcessAttachments implements Attachments {
     return this.sessions.get(sessionId)?.customer !== undefined;
   }
 
+  async attachedAgentCount(): Promise<number> {
+    let agents = 0;
+    for (const session of this.sessions.values()) agents += session.agents.size;
+    return agents;
+  }
+
   localSessionsWithCustomer(): string[] {
     return [...this.sessions].filter(([, session]) => session.customer !== undefined).map(([id]) => id);
   }

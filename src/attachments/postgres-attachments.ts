@@ -80,6 +80,11 @@ export class PostgresAttachments implements Attachments {
     return rowCount !== 0;
   }
 
+  async attachedAgentCount(): Promise<number> {
+    const { rows } = await unlessUnavailable(() => this.pool.query<{ n: string }>("SELECT count(*) AS n FROM attendance WHERE role = 'agent'"));
+    return Number(rows[0]!.n);
+  }
+
   localSessionsWithCustomer(): string[] {
     return [...this.local.values()].filter((s) => s.role === 'customer').map((s) => s.sessionId);
   }

@@ -85,7 +85,7 @@ export class AgentConversation {
       // Attached before the session is marked attended, so that a racing `leave` of the last other
       // agent sees this one and does not put the session back in the queue.
       const takesIt = await this.ctx.attachments.attachAgent(sessionId, this.agentId, { id: this.port.id, displace });
-      const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.ctx.store.markAttended(sessionId));
+      const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.ctx.store.markAttended(sessionId, this.agentId, this.ctx.now()));
       if (takesIt) void announceQueueChange(this.ctx, 'taken', sessionId, live.snapshot.customerId);
       // The stream ended while the session was taken (possibly before this stream attached, while
       // the queue was read): leave as any ended stream does, so it is not left marked as attended.

@@ -27,6 +27,8 @@ export interface Attachments {
   detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<boolean>;
   /** Whether a customer stream is attached to the session, on any live instance. */
   hasCustomer(sessionId: string): Promise<boolean>;
+  /** Agent streams attached to sessions, over every live instance (the admin service's queue statistics). */
+  attachedAgentCount(): Promise<number>;
   /** The sessions whose customer stream is attached on this instance (presence is recorded per instance). */
   localSessionsWithCustomer(): string[];
   /** Sessions with a stream attached on this instance (leak checks). */

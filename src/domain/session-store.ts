@@ -49,10 +49,11 @@ export interface SessionStore {
   /** Takes the session awaiting an agent the longest out of the queue, or undefined if none awaits. */
   takeNextAwaiting(): Promise<string | undefined>;
   /**
-   * An agent attached: takes the session out of the awaiting queue and returns it as of that
+   * Agent `agentId` attached: takes the session out of the awaiting queue, records the agent as
+   * one who took part (once, with `now` the first time), and returns the session as of that
    * moment. `not-found` if there is no such session, `failed-precondition` if it has ended.
    */
-  markAttended(sessionId: string): Promise<SessionRecord>;
+  markAttended(sessionId: string, agentId: string, now: Date): Promise<SessionRecord>;
   /** Puts an open session at the end of the awaiting queue (its last agent left). */
   markAwaiting(sessionId: string, now: Date): Promise<void>;
   /**

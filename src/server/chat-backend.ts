@@ -10,6 +10,7 @@ import type { Attachments } from '../domain/attachments';
 import type { EventBus } from '../domain/event-bus';
 import type { QueueEvents } from '../domain/queue-events';
 import type { QueueStatisticsSource } from '../domain/queue-statistics';
+import type { SessionAdministration } from '../domain/session-administration';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
 import { InstanceLease } from '../storage/postgres/instance-lease';
@@ -17,8 +18,10 @@ import { PostgresChannel } from '../storage/postgres/postgres-channel';
 import { createPool, redactedUrl, type PostgresLocation } from '../storage/postgres/postgres-connection';
 import { migratePostgres } from '../storage/postgres/postgres-migrations';
 import { PostgresQueueStatistics } from '../storage/postgres/postgres-queue-statistics';
+import { PostgresSessionAdministration } from '../storage/postgres/postgres-session-administration';
 import { PostgresSessionStore } from '../storage/postgres/postgres-session-store';
 import { SqliteQueueStatistics } from '../storage/sqlite-queue-statistics';
+import { SqliteSessionAdministration } from '../storage/sqlite-session-administration';
 import { openStore } from './open-store';
 
 /** Connections of an instance's pool (its LISTEN connection aside). */
@@ -35,6 +38,8 @@ export type ChatBackend = Readonly<{
   queue: QueueEvents;
   /** The queue's counts as the database has them (metrics, the admin service). */
   queueStatistics: QueueStatisticsSource;
+  /** The admin service's reads, participants and erasure. */
+  administration: SessionAdministration;
   /** For the start line: which store and bus, without credentials. */
   description: Readonly<Record<string, string>>;
   /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
@@ -61,6 +66,7 @@ async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBa
     attachments: new InProcessAttachments(store),
     queue: new InProcessQueueEvents(watcherErrorLogger(logger)),
     queueStatistics: new SqliteQueueStatistics(db),
+    administration: new SqliteSessionAdministration(db, store),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
@@ -86,6 +92,7 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
       attachments: new PostgresAttachments(instanceId, pool, channel),
       queue: config.bus === 'postgres' ? new PostgresQueueEvents(instanceId, channel, watcherErrorLogger(logger)) : new InProcessQueueEvents(watcherErrorLogger(logger)),
       queueStatistics: new PostgresQueueStatistics(pool),
+      administration: new PostgresSessionAdministration(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
       close: async () => {

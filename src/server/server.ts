@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAuthenticator } from '../auth/create-authenticator';
 import type { Authenticator } from '../auth/identity';
 import type { Config } from '../config/config';
+import { Administration } from '../domain/administration';
 import type { ChatContext } from '../domain/chat-context';
 import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
@@ -18,7 +19,7 @@ import { SliceScheduler } from '../transport/slice-scheduler';
 import { SnapshotEncoder } from '../transport/snapshot-encoder';
 import type { AdminEnvironment } from '../transport/admin/admin-call';
 import { strictAdminService } from '../transport/admin/admin-service-definition';
-import { createAdminService } from '../transport/admin/admin-service';
+import { createAdminService, type AdminServices } from '../transport/admin/admin-service';
 import { UserStreams } from '../transport/user-streams';
 import type { SupportServer } from '../../gen/support';
 import { gracefulShutdown } from './graceful-shutdown';
@@ -88,7 +89,9 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   const server = new grpc.Server(serverOptions(config));
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
   const admin: AdminEnvironment = { authenticator, logger, liveStreams: new Set() };
-  const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env, admin);
+  const administration = new Administration({ ...backend, now: chat.now });
+  const adminServices = { administration, queue: backend.queue, forgetSessions: (ids: readonly string[]) => ids.forEach((id) => env.snapshots.forget(id)) };
+  const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env, { env: admin, services: adminServices });
   let port: number;
   try {
     port = await bind(server, config.host, config.port, transport.credentials);
@@ -159,13 +162,13 @@ function chatContext({ store, bus, attachments, queue }: ChatBackend, config: Co
 }
 
 /** Support and the admin service (with strict request decoding), reflection and health; returns the health service. */
-function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestParsers, env: CallEnvironment, admin: AdminEnvironment): HealthService {
+function addServices(server: grpc.Server, chat: ChatContext, parsers: RequestParsers, env: CallEnvironment, admin: { env: AdminEnvironment; services: AdminServices }): HealthService {
   const implementation: SupportServer = {
     chatCustomer: createCustomerHandler(chat, parsers, env),
     chatAgent: createAgentHandler(chat, parsers, env),
   };
   server.addService(strictSupportService, implementation);
-  server.addService(strictAdminService, createAdminService(admin));
+  server.addService(strictAdminService, createAdminService(admin.env, admin.services));
   addReflection(server);
   const health = new HealthService();
   health.addToServer(server);

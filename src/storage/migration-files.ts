@@ -7,7 +7,11 @@ export type Migration = Readonly<{ version: number; name: string; sql: string }>
 /** What a migration run did: the versions it applied now (empty when the database was up to date). */
 export type MigrationResult = Readonly<{ applied: number[]; version: number }>;
 
-/** Reads `NNN_*.sql` files in version order; versions must be 1, 2, 3, ... without gaps. */
+/**
+ * Reads `NNN_*.sql` files in version order; versions must increase, each used once. (A number may
+ * be missing: migrations written on branches side by side are numbered in their merge order, and
+ * a branch may hold a later one without the one before it.)
+ */
 export function loadMigrations(dir: string): Migration[] {
   const migrations = fs
     .readdirSync(dir)
@@ -15,15 +19,22 @@ export function loadMigrations(dir: string): Migration[] {
     .map((file) => ({ version: Number.parseInt(file, 10), name: file, sql: fs.readFileSync(path.join(dir, file), 'utf8') }))
     .sort((a, b) => a.version - b.version);
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration ${m.name}: expected version ${i + 1}`);
+    const previous = migrations[i - 1]?.version ?? 0;
+    if (m.version <= previous) throw new Error(`migration ${m.name}: expected a version above ${previous}`);
   });
   return migrations;
 }
 
 /** The versions to apply over a database at `current`; refuses one newer than the code knows. */
 export function pendingMigrations(migrations: readonly Migration[], current: number): Migration[] {
-  if (current > migrations.length) {
-    throw new Error(`database schema version ${current} is newer than this server knows (${migrations.length}); upgrade the server`);
+  const latest = latestVersion(migrations);
+  if (current > latest) {
+    throw new Error(`database schema version ${current} is newer than this server knows (${latest}); upgrade the server`);
   }
   return migrations.filter((m) => m.version > current);
+}
+
+/** The version a database has once every migration is applied. */
+export function latestVersion(migrations: readonly Migration[]): number {
+  return migrations.at(-1)?.version ?? 0;
 }

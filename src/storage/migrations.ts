@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { projectPath } from '../project-files';
-import { pendingMigrations, type Migration, type MigrationResult } from './migration-files';
+import { latestVersion, pendingMigrations, type Migration, type MigrationResult } from './migration-files';
 
 export { loadMigrations } from './migration-files';
 export type { Migration, MigrationResult } from './migration-files';
@@ -24,5 +24,5 @@ export function migrate(db: Database.Database, migrations: readonly Migration[])
       record.run(m.version, m.name, new Date().toISOString());
     }
   }).immediate();
-  return { applied: pending.map((m) => m.version), version: Math.max(current, migrations.length) };
+  return { applied: pending.map((m) => m.version), version: Math.max(current, latestVersion(migrations)) };
 }

@@ -27,6 +27,10 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
+    // Deleted rows (an erased customer, expired sessions) are overwritten with zeros, not left
+    // readable in free pages. The chat's own writes are inserts and same-size updates, which free
+    // nothing: they pay nothing for it (BENCHMARKS.md, "Erasing a customer").
+    db.pragma('secure_delete = ON');
     // busy_timeout is a synchronous wait, which would freeze the event loop while another process
     // (an operator's sqlite3 shell) holds the write lock: wait a few ms at most, and let the callers
     // retry asynchronously (group-commit.ts, lock-conflict.ts).

@@ -53,6 +53,14 @@ export class SessionRowCache {
     }
   }
 
+  /** Forgets one session (its row was deleted): a later write reads the database again, and finds none. */
+  forget(id: string): void {
+    const row = this.rows.get(id);
+    if (row === undefined) return;
+    this.rows.delete(id);
+    this.dirty.delete(row);
+  }
+
   /** Forgets everything: the transaction that these changes belonged to was rolled back. */
   clear(): void {
     this.rows.clear();

@@ -41,6 +41,7 @@ export class SqliteSessionStore implements SessionStore {
         "SELECT pk, id FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL ORDER BY awaiting_since, pk LIMIT 1",
       ),
       markAttended: db.prepare("UPDATE sessions SET awaiting_since = NULL WHERE id = ? AND state = 'open'"),
+      addParticipant: db.prepare('INSERT OR IGNORE INTO participants (session_pk, agent, first_attached_at) VALUES (?, ?, ?)'),
       markAwaiting: db.prepare("UPDATE sessions SET awaiting_since = ? WHERE id = ? AND state = 'open'"),
       customerPresent: db.prepare(
         "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ? AND state = 'open'",
@@ -131,10 +132,11 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  markAttended(sessionId: string): Promise<SessionRecord> {
+  markAttended(sessionId: string, agentId: string, now: Date): Promise<SessionRecord> {
     return this.writes.run(() => {
       const row = this.openSession(sessionId);
       this.sql.markAttended.run(sessionId);
+      this.sql.addParticipant.run(row.pk, agentId, now.getTime());
       return countersToRecord(row);
     });
   }
@@ -162,6 +164,19 @@ export class SqliteSessionStore implements SessionStore {
       // Strictly later than every awaiting session, or ties would put older attended sessions first.
       return this.sql.requeueAttended.run(this.queueTime(now.getTime())).changes;
     }).immediate();
+  }
+
+  /**
+   * Runs `work` (synchronous SQL that deletes sessions) through the write queue, so that it is
+   * ordered with the chat's writes and never interleaves with a batch; the cached counters of the
+   * sessions it reports deleted are dropped, so that a later write to one finds no session.
+   */
+  deleteThroughWriteQueue<T>(work: () => { deletedSessionIds: readonly string[]; result: T }): Promise<T> {
+    return this.writes.run(() => {
+      const { deletedSessionIds, result } = work();
+      for (const id of deletedSessionIds) this.rows.forget(id);
+      return result;
+    });
   }
 
   /** Commits the writes still queued, then closes the database. */

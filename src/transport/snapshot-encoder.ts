@@ -23,6 +23,11 @@ export class SnapshotEncoder {
     private readonly cache: EncodedHistoryCache,
   ) {}
 
+  /** Drops what is kept of the session's encoded history (the session was erased). */
+  forget(sessionId: string): void {
+    this.cache.forget(sessionId);
+  }
+
   /** The encoded response; rejects with `aborted` (stopping its reads) once `signal` aborts. */
   async encode(snapshot: SessionSnapshot, signal: AbortSignal): Promise<Uint8Array> {
     const { sessionId, lastSeq } = snapshot;

@@ -34,7 +34,7 @@ export function describeQueueStatisticsContract(name: string, make: () => Promis
       await store.endSession('b', at(4000));
       expect(await statistics.queueStatistics()).toEqual({ awaitingCount: 1, oldestAwaitingSince: at(3000), attendedCount: 1 });
 
-      await store.markAttended('c');
+      await store.markAttended('c', 'agent1', at(3500));
       expect(await statistics.queueStatistics()).toEqual({ awaitingCount: 0, oldestAwaitingSince: undefined, attendedCount: 2 });
 
       await store.endSession('a', at(5000));

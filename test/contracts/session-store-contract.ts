@@ -198,11 +198,11 @@ export function describeSessionStoreContract(name: string, make: () => Promise<S
     test('marking a session attended returns it as of that moment; ended and unknown sessions are refused', async () => {
       await store.createSession('a', 'joe', at(0), 10);
       await store.appendEntry('a', draft('one'), at(1), BIG);
-      expect(await store.markAttended('a')).toEqual({ id: 'a', customerId: 'joe', state: 'open', lastSeq: 1 });
+      expect(await store.markAttended('a', 'agent1', at(9))).toEqual({ id: 'a', customerId: 'joe', state: 'open', lastSeq: 1 });
       expect(await store.takeNextAwaiting()).toBeUndefined(); // attended: out of the queue
       await store.endSession('a', at(3));
-      await expectChatError(store.markAttended('a'), 'failed-precondition');
-      await expectChatError(store.markAttended('nope'), 'not-found');
+      await expectChatError(store.markAttended('a', 'agent1', at(9)), 'failed-precondition');
+      await expectChatError(store.markAttended('nope', 'agent1', at(9)), 'not-found');
     });
 
     test('idle sessions are those whose last entry and customer presence are both older than the cutoff', async () => {

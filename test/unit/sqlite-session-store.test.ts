@@ -38,8 +38,8 @@ describe('SqliteSessionStore, the one store of one process', () => {
 
   test('at start-up attended sessions join the queue behind the awaiting ones, in order of creation', async () => {
     for (const [id, t] of [['s1', 1], ['s2', 2], ['s3', 3], ['s4', 4]] as const) await store.createSession(id, `c-${id}`, at(t), 10);
-    await store.markAttended('s3');
-    await store.markAttended('s1');
+    await store.markAttended('s3', 'agent1', new Date());
+    await store.markAttended('s1', 'agent1', new Date());
     await store.markAwaiting('s2', at(10)); // s2 became agent-less again later than s4
     expect(store.requeueAttendedSessions(at(5))).toBe(2);
     const order = [];

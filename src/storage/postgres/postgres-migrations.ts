@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { projectPath } from '../../project-files';
-import { loadMigrations, pendingMigrations, type Migration, type MigrationResult } from '../migration-files';
+import { latestVersion, loadMigrations, pendingMigrations, type Migration, type MigrationResult } from '../migration-files';
 import { quoteIdentifier } from './postgres-connection';
 import { withClient } from './postgres-queries';
 
@@ -27,7 +27,7 @@ export function migratePostgres(pool: pg.Pool, schema: string, migrations: reado
         await client.query(`INSERT INTO ${quoteIdentifier(schema)}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
       }
       await client.query('COMMIT');
-      return { applied: pending.map((m) => m.version), version: migrations.length };
+      return { applied: pending.map((m) => m.version), version: latestVersion(migrations) };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;

@@ -101,8 +101,18 @@ export class PostgresSessionStore implements SessionStore {
     );
   }
 
-  markAttended(sessionId: string): Promise<SessionRecord> {
-    return this.updateOpen(sessionId, 'awaiting_since = NULL', []);
+  markAttended(sessionId: string, agentId: string, now: Date): Promise<SessionRecord> {
+    // The participant is recorded in the same statement (a data-modifying CTE runs whatever the outer query reads).
+    const recordParticipant = `WITH attended AS (UPDATE sessions SET awaiting_since = NULL WHERE id = $1 AND state = 'open' RETURNING pk, ${RECORD_COLUMNS}),
+      participant AS (INSERT INTO participants (session_pk, agent, first_attached_at) SELECT pk, $2, $3 FROM attended ON CONFLICT DO NOTHING)
+      SELECT ${RECORD_COLUMNS} FROM attended`;
+    return unlessUnavailable(() =>
+      inTransaction(this.pool, async (client) => {
+        const { rows } = await client.query<SessionRecordRow>(recordParticipant, [sessionId, agentId, now.getTime()]);
+        if (!rows[0]) throw await notOpenError(client, sessionId);
+        return toRecord(rows[0]);
+      }),
+    );
   }
 
   markAwaiting(sessionId: string, now: Date): Promise<void> {
@@ -139,20 +149,6 @@ export class PostgresSessionStore implements SessionStore {
     if (!rows[0]) return undefined;
     await client.query('DELETE FROM attendance WHERE session_pk = $1', [rows[0].pk]);
     return { lastSeq: Number(rows[0].last_seq) };
-  }
-
-  /** Sets `assignments` ($1 id, then `parameters`) on an open session and returns it; refuses a missing or ended one. */
-  private updateOpen(sessionId: string, assignments: string, parameters: unknown[]): Promise<SessionRecord> {
-    return unlessUnavailable(() =>
-      inTransaction(this.pool, async (client) => {
-        const { rows } = await client.query<SessionRecordRow>(
-          `UPDATE sessions SET ${assignments} WHERE id = $1 AND state = 'open' RETURNING ${RECORD_COLUMNS}`,
-          [sessionId, ...parameters],
-        );
-        if (!rows[0]) throw await notOpenError(client, sessionId);
-        return toRecord(rows[0]);
-      }),
-    );
   }
 }
 

@@ -1,20 +1,11 @@
-import { status as Status, type handleServerStreamingCall, type handleUnaryCall } from '@grpc/grpc-js';
+import { status as Status, type handleServerStreamingCall } from '@grpc/grpc-js';
 import { toCallStatus } from '../grpc-status';
 import { admit, endStream, type AdminEnvironment } from './admin-call';
 
-// The admin methods whose handlers are still being written: they admit admins like the others,
-// then answer UNIMPLEMENTED. This file goes once every method has its handler.
+// The admin streams whose handlers are still being written (WatchQueue, ExportSessions): they
+// admit admins like the others, then answer UNIMPLEMENTED. This file goes once both have theirs.
 
 const DETAILS = 'this admin method is not implemented yet';
-
-export function notYetImplementedUnary(env: AdminEnvironment): handleUnaryCall<object, never> {
-  return (call, callback) => {
-    admit(env.authenticator, call.metadata, {}).then(
-      () => callback({ code: Status.UNIMPLEMENTED, details: DETAILS }),
-      (err: unknown) => callback(toCallStatus(err)),
-    );
-  };
-}
 
 export function notYetImplementedStreaming(env: AdminEnvironment): handleServerStreamingCall<object, never> {
   return (call) => {

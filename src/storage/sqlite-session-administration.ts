@@ -1,0 +1,103 @@
+import type Database from 'better-sqlite3';
+import { ChatError } from '../domain/chat-error';
+import type { CustomerErasure, ListPosition, SessionAdministration, SessionFilter, SessionPage, SessionSummary } from '../domain/session-administration';
+import { MAX_LOCK_WAIT_MS } from './group-commit';
+import { isLockConflict, LockBackoff } from './lock-conflict';
+import { listingQuery, SUMMARY_COLUMNS, toPage, toSummary, type SummaryRow } from './session-listing';
+import type { SqliteSessionStore } from './sqlite-session-store';
+
+type ErasedSession = { pk: number; id: string; state: 'open' | 'ended'; last_seq: number };
+
+/**
+ * The admin service's storage on SQLite. Reads see what is committed, outside the write queue.
+ * An erasure goes through the store's write queue (ordered with the chat's writes), with
+ * `secure_delete` on for the connection (open-database.ts), so that the deleted rows' bytes are
+ * overwritten with zeros in the pages that held them; then the write-ahead log, which still holds
+ * the pages as they were before, is checkpointed and truncated to nothing.
+ */
+export class SqliteSessionAdministration implements SessionAdministration {
+  private readonly sql;
+  /** Listing statements, one per shape of filter (at most a few dozen). */
+  private readonly listings = new Map<string, Database.Statement<unknown[], SummaryRow>>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly store: SqliteSessionStore,
+  ) {
+    this.sql = {
+      summary: db.prepare<[string], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM sessions WHERE id = ?`),
+      participants: db.prepare<[string], { agent: string }>(
+        'SELECT agent FROM participants WHERE session_pk = (SELECT pk FROM sessions WHERE id = ?) ORDER BY first_attached_at, agent',
+      ),
+      customerSessions: db.prepare<[string], ErasedSession>('SELECT pk, id, state, last_seq FROM sessions WHERE customer = ?'),
+      deleteParticipants: db.prepare<[number]>('DELETE FROM participants WHERE session_pk = ?'),
+      deleteSession: db.prepare<[number]>('DELETE FROM sessions WHERE pk = ?'),
+      deleteEntries: db.prepare<[number]>('DELETE FROM entries WHERE session_pk = ?'),
+    };
+  }
+
+  async listSessions(filter: SessionFilter, limit: number, after: ListPosition | undefined): Promise<SessionPage> {
+    const { sql, parameters } = listingQuery(filter, after, limit + 1, () => '?');
+    let statement = this.listings.get(sql);
+    if (!statement) this.listings.set(sql, (statement = this.db.prepare<unknown[], SummaryRow>(sql)));
+    return toPage(statement.all(...parameters), limit);
+  }
+
+  async describeSession(sessionId: string): Promise<SessionSummary | undefined> {
+    const row = this.sql.summary.get(sessionId);
+    return row && toSummary(row);
+  }
+
+  async participants(sessionId: string): Promise<string[]> {
+    return this.sql.participants.all(sessionId).map((row) => row.agent);
+  }
+
+  async eraseCustomer(customerId: string): Promise<CustomerErasure> {
+    const erasure = await this.store.deleteThroughWriteQueue(() => {
+      const sessions = this.sql.customerSessions.all(customerId);
+      let entries = 0;
+      for (const session of sessions) {
+        entries += this.deleteEntries(session.pk);
+        this.sql.deleteParticipants.run(session.pk);
+        this.sql.deleteSession.run(session.pk);
+      }
+      const sessionIds = sessions.map((s) => s.id);
+      const ended = sessions.filter((s) => s.state === 'open').map((s) => ({ id: s.id, lastSeq: s.last_seq }));
+      return { deletedSessionIds: sessionIds, result: { sessions: sessions.length, entries, sessionIds, ended } };
+    });
+    await this.clearWriteAheadLog();
+    return erasure;
+  }
+
+  /** Deletes the session's entries; how many. (The only SQL here that touches `entries`.) */
+  private deleteEntries(sessionPk: number): number {
+    return this.sql.deleteEntries.run(sessionPk).changes;
+  }
+
+  /**
+   * Copies the log's pages into the database file and truncates the log to zero bytes, so that
+   * the pages as they were before the erasure are in neither file. A connection reading an older
+   * snapshot (an operator's sqlite3 shell, a backup) holds the log: try again, without blocking
+   * the event loop, for as long as a write would wait for the lock.
+   */
+  private async clearWriteAheadLog(): Promise<void> {
+    const backoff = new LockBackoff();
+    const deadline = performance.now() + MAX_LOCK_WAIT_MS;
+    while (!this.checkpointTruncated()) {
+      if (performance.now() >= deadline) {
+        throw new ChatError('unavailable', "the customer's data is deleted, but another connection to the database keeps its old pages in the write-ahead log; call again to clear it");
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+    }
+  }
+
+  private checkpointTruncated(): boolean {
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return result?.busy === 0;
+    } catch (error) {
+      if (isLockConflict(error)) return false;
+      throw error;
+    }
+  }
+}
