@@ -11,6 +11,7 @@ import type { EventBus } from '../domain/event-bus';
 import type { QueueEvents } from '../domain/queue-events';
 import type { QueueStatisticsSource } from '../domain/queue-statistics';
 import type { SessionAdministration } from '../domain/session-administration';
+import type { SessionRanges } from '../domain/session-ranges';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
 import { InstanceLease } from '../storage/postgres/instance-lease';
@@ -19,9 +20,11 @@ import { createPool, redactedUrl, type PostgresLocation } from '../storage/postg
 import { migratePostgres } from '../storage/postgres/postgres-migrations';
 import { PostgresQueueStatistics } from '../storage/postgres/postgres-queue-statistics';
 import { PostgresSessionAdministration } from '../storage/postgres/postgres-session-administration';
+import { PostgresSessionRanges } from '../storage/postgres/postgres-session-ranges';
 import { PostgresSessionStore } from '../storage/postgres/postgres-session-store';
 import { SqliteQueueStatistics } from '../storage/sqlite-queue-statistics';
 import { SqliteSessionAdministration } from '../storage/sqlite-session-administration';
+import { SqliteSessionRanges } from '../storage/sqlite-session-ranges';
 import { openStore } from './open-store';
 
 /** Connections of an instance's pool (its LISTEN connection aside). */
@@ -40,6 +43,8 @@ export type ChatBackend = Readonly<{
   queueStatistics: QueueStatisticsSource;
   /** The admin service's reads, participants and erasure. */
   administration: SessionAdministration;
+  /** The sessions of a time range, a page at a time (transcript exports). */
+  ranges: SessionRanges;
   /** For the start line: which store and bus, without credentials. */
   description: Readonly<Record<string, string>>;
   /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
@@ -67,6 +72,7 @@ async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBa
     queue: new InProcessQueueEvents(watcherErrorLogger(logger)),
     queueStatistics: new SqliteQueueStatistics(db),
     administration: new SqliteSessionAdministration(db, store),
+    ranges: new SqliteSessionRanges(db),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
@@ -93,6 +99,7 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
       queue: config.bus === 'postgres' ? new PostgresQueueEvents(instanceId, channel, watcherErrorLogger(logger)) : new InProcessQueueEvents(watcherErrorLogger(logger)),
       queueStatistics: new PostgresQueueStatistics(pool),
       administration: new PostgresSessionAdministration(pool),
+      ranges: new PostgresSessionRanges(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
       close: async () => {

@@ -90,7 +90,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
   const admin: AdminEnvironment = { authenticator, logger, liveStreams: new Set() };
   const administration = new Administration({ ...backend, now: chat.now });
-  const adminServices = { administration, queue: backend.queue, forgetSessions: (ids: readonly string[]) => ids.forEach((id) => env.snapshots.forget(id)) };
+  const adminServices = { administration, queue: backend.queue, transcripts: backend, forgetSessions: (ids: readonly string[]) => ids.forEach((id) => env.snapshots.forget(id)) };
   const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env, { env: admin, services: adminServices });
   let port: number;
   try {

@@ -1,10 +1,11 @@
 import type { Administration } from '../../domain/administration';
 import type { QueueEvents } from '../../domain/queue-events';
+import type { TranscriptSources } from '../../domain/transcript-export';
 import type { SupportAdminServiceServer } from '../../../gen/support/admin/v1/admin';
 import { streamingAdminMethod, unaryAdminMethod, type AdminEnvironment } from './admin-call';
 import { toProtoEntry, toProtoSummary } from './admin-mapping';
 import { parseCustomerId, parseListSessions, parseSessionId } from './admin-requests';
-import { notYetImplementedStreaming } from './not-yet-implemented';
+import { exportSessions } from './export-sessions';
 import { encodePageToken } from './page-token';
 import { watchQueue } from './watch-queue';
 
@@ -13,12 +14,14 @@ export type AdminServices = Readonly<{
   administration: Administration;
   /** The queue's changes (WatchQueue). */
   queue: QueueEvents;
+  /** Where transcripts are read from (ExportSessions). */
+  transcripts: TranscriptSources;
   /** Drops what the server keeps in memory of these sessions (encoded histories): they were erased. */
   forgetSessions: (sessionIds: readonly string[]) => void;
 }>;
 
 /** The admin service's handlers (proto/support/admin/v1/admin.proto), each behind the admin gate. */
-export function createAdminService(env: AdminEnvironment, { administration, queue, forgetSessions }: AdminServices): SupportAdminServiceServer {
+export function createAdminService(env: AdminEnvironment, { administration, queue, transcripts, forgetSessions }: AdminServices): SupportAdminServiceServer {
   return {
     listSessions: unaryAdminMethod(env, async (request) => {
       const { filter, limit, after } = parseListSessions(request);
@@ -48,6 +51,6 @@ export function createAdminService(env: AdminEnvironment, { administration, queu
       forgetSessions(erasure.sessionIds);
       return { sessionsErased: erasure.sessions, entriesErased: erasure.entries };
     }),
-    exportSessions: notYetImplementedStreaming(env),
+    exportSessions: streamingAdminMethod(env, exportSessions(transcripts)),
   };
 }
