@@ -3,8 +3,9 @@ import { createJsonLogger, type Logger } from './log/logger';
 import { handleProcessFaults } from './process-faults';
 import { startServer, type RunningServer } from './server/server';
 import { DatabaseInUseError } from './storage/server-lock';
+import { PortInUseError } from './server/port-check';
 
-/** Exit code for an invalid flag or value (SPEC §7), or a database held by another server. */
+/** Exit code for an invalid flag or value (SPEC §7), or a database or port held by another process. */
 const EXIT_USAGE = 2;
 /** SPEC §7: exit within 10 s of SIGTERM/SIGINT, even if shutting down hangs. */
 const SHUTDOWN_DEADLINE_MS = 9000;
@@ -32,8 +33,8 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   server = await startServer(config, logger).catch((err: unknown) => {
-    // Both are the operator's to fix (a flag, or the other server on --db): one line, exit 2.
-    if (err instanceof ConfigError || err instanceof DatabaseInUseError) {
+    // The operator's to fix (a flag, another server on --db, another process on --port): one line, exit 2.
+    if (err instanceof ConfigError || err instanceof DatabaseInUseError || err instanceof PortInUseError) {
       process.stderr.write(`support: ${err.message}\n`);
       process.exit(EXIT_USAGE);
     }

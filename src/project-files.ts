@@ -2,14 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * A file or folder of the project (`migrations`, `gen/support.binpb`), found by walking up from
- * this module to the folder holding package.json, so it resolves the same from `src/` (tests) and
- * from `dist/src/` (the built server).
+ * A file or folder of the project (`migrations`, `gen/support.binpb`). This module is
+ * `src/project-files.ts` when tests run the sources and `dist/src/project-files.js` in the build,
+ * so the project's root is one or two folders up; only those two are looked in, so a copy of the
+ * built server needs no package.json, and a folder of that name further up is never taken instead.
  */
 export function projectPath(...segments: string[]): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const candidate = path.join(dir, ...segments);
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
+  const above = path.resolve(__dirname, '..');
+  for (const root of [above, path.dirname(above)]) {
+    const candidate = path.join(root, ...segments);
+    if (fs.existsSync(candidate)) return candidate;
   }
-  throw new Error(`${path.join(...segments)} not found in any folder above ${__dirname} that holds package.json`);
+  throw new Error(`${path.join(...segments)} not found in ${above} or the folder above it (copy it beside dist/)`);
 }

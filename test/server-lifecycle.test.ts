@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -64,6 +65,22 @@ describe('start-up', () => {
     expect(server.stderr).toHaveLength(1);
     expect(server.stderr[0]).toContain(named);
     expect(fs.existsSync(path.join(dir, 'data'))).toBe(false);
+  });
+
+  test('a port another process holds: one stderr line naming it, exit 2, no database created, no grpc-js line', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const server = spawnServer(['--port', String(port), '--db', path.join(dir, 'data', 'support.db')], { cwd: dir });
+      running.push(server);
+      expect(await server.exited).toBe(2);
+      expect(server.stderr).toEqual([`support: port ${port} on 127.0.0.1 is in use by another process; stop it or pass another --port`]);
+      expect(server.stdout).toEqual([]);
+      expect(fs.existsSync(path.join(dir, 'data'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   test('an invalid SUPPORT_* variable exits with 2 naming the variable; a flag wins over its variable', async () => {

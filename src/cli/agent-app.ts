@@ -3,13 +3,13 @@ import { status } from '@grpc/grpc-js';
 import { AgentChat, ChatClientError } from '../client';
 import { AppShell, errorText } from './app-shell';
 import { chatOptionsFrom } from './chat-options-from-cli';
-import { COMMON_USAGE, parseAgentOptions, UsageError } from './cli-options';
+import { AGENT_FLAGS_HELP, parseAgentOptions, UsageError } from './cli-options';
 import { Terminal } from './terminal';
 import { oneLine, shownName } from './untrusted-text';
 
 const USAGE = [
-  'usage: npm run agent -- --user agent-ID [flags]',
-  COMMON_USAGE,
+  'usage: npm run agent -- --user agent-ID [flags]   (or --jwt-file PATH instead of --user)',
+  AGENT_FLAGS_HELP,
   'Commands: /accept takes the session that has waited longest, /accept ID a given one; /leave; /quit (or Ctrl-D).',
 ].join('\n');
 

@@ -4,7 +4,7 @@ import { UsageError, type CommonOptions } from './cli-options';
 
 /** The library's options for the flags both apps share; reads the JWT and PEM files named. */
 export function chatOptionsFrom(options: CommonOptions): ChatOptions {
-  const credentials = options.jwtFile ? jwtFileCredentials(options.jwtFile) : { token: options.user };
+  const credentials = options.jwtFile ? jwtFileCredentials(options.jwtFile, options.user) : { token: demoUser(options.user) };
   return {
     address: options.server,
     credentials,
@@ -18,9 +18,19 @@ export function chatOptionsFrom(options: CommonOptions): ChatOptions {
  * The JWT in `file`, read again before each connection attempt: a token that a login helper renews
  * on disk is picked up at the next reconnect, so a chat outlives its first token's expiry.
  */
-function jwtFileCredentials(file: string): ChatCredentials {
+function jwtFileCredentials(file: string, user: string | undefined): ChatCredentials {
   const read = () => readFile(file, '--jwt-file').trim();
-  return { bearer: read, userId: jwtSubject(read()) };
+  const userId = jwtSubject(read());
+  // The server knows the caller by the token's sub alone: a --user naming someone else would be ignored.
+  if (user !== undefined && user !== userId) {
+    throw new UsageError(`--user ${user} is not the user of the --jwt-file token (${userId}); leave --user out with --jwt-file`);
+  }
+  return { bearer: read, userId };
+}
+
+function demoUser(user: string | undefined): string {
+  if (user === undefined) throw new UsageError('missing --user (or --jwt-file) (see --help)');
+  return user;
 }
 
 function tlsFrom(options: CommonOptions): TlsOptions | undefined {

@@ -1,90 +1,54 @@
 import { z } from 'zod';
+import { helpLines, parseFlags, switchValue, type FlagOption, type ParsedFlags } from '../config/flag-table';
 
 /** A bad command line: the app prints the message on one line and exits with 2. */
 export class UsageError extends Error {}
 
-const positiveMs = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().min(1));
+const positiveWhole = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().min(1));
 const path = z.string().trim().min(1);
 
-/** Flags both apps take. Every value arrives as a string; switches as 'true'. */
+/** Flags both apps take (flag-table.ts: one row per flag, its rule, default and help line). */
 const common = {
-  user: z.string().regex(/^\S{1,128}$/, 'expected 1 to 128 characters without white space'),
-  server: z
-    .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'expected HOST:PORT')
-    .default('127.0.0.1:12345'),
-  jwtFile: path.optional(),
-  tls: z.literal('true').optional(),
-  tlsCa: path.optional(),
-  tlsCert: path.optional(),
-  tlsKey: path.optional(),
-  retryInitialMs: positiveMs.default(250),
-  retryMaxMs: positiveMs.default(5000),
-  giveUpAfterS: positiveMs.default(300),
-};
+  /** Optional with --jwt-file, whose token names the user (chat-options-from-cli.ts). */
+  user: {
+    schema: z.string().regex(/^\S{1,128}$/, 'expected 1 to 128 characters without white space').optional(),
+    help: 'ID: your id (agents: ids starting with "agent"); with --jwt-file the token\'s sub (a different --user is refused)',
+  },
+  server: {
+    schema: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'expected HOST:PORT'),
+    default: '127.0.0.1:12345',
+    help: 'HOST:PORT of the server',
+  },
+  jwtFile: { schema: path.optional(), help: 'PATH: send the JWT in it as "authorization: Bearer" instead of the demo token; --user may be left out' },
+  tls: { schema: switchValue, default: 'false', switch: true, help: 'connect over TLS, trusting the system CAs' },
+  tlsCa: { schema: path.optional(), help: 'PATH: a PEM CA to trust instead (implies --tls)' },
+  tlsCert: { schema: path.optional(), help: 'PATH: a PEM client certificate, for mTLS (with --tls-key)' },
+  tlsKey: { schema: path.optional(), help: 'PATH: the PEM key of --tls-cert' },
+  retryInitialMs: { schema: positiveWhole, default: '250', help: 'first reconnect delay, in ms' },
+  retryMaxMs: { schema: positiveWhole, default: '5000', help: 'largest reconnect delay, in ms' },
+  giveUpAfterS: { schema: positiveWhole, default: '300', help: 'stop reconnecting after this many seconds without the server' },
+} satisfies Record<string, FlagOption>;
 
-const customerSchema = z.strictObject({
+const customer = {
   ...common,
-  stateFile: path.optional(),
-  new: z.literal('true').optional(),
-});
+  stateFile: { schema: path.optional(), help: 'PATH: where the last session id per user is kept (default $XDG_STATE_HOME/support-chat/sessions.json)' },
+  new: { schema: switchValue, default: 'false', switch: true, help: 'start a new session even if the last one is still open' },
+} satisfies Record<string, FlagOption>;
 
-const agentSchema = z.strictObject(common);
+export type CommonOptions = ParsedFlags<typeof common>['values'];
+export type CustomerCliOptions = ParsedFlags<typeof customer>['values'];
+export type AgentCliOptions = CommonOptions;
 
-export type CommonOptions = z.infer<z.ZodObject<typeof common>>;
-export type CustomerCliOptions = z.infer<typeof customerSchema>;
-export type AgentCliOptions = z.infer<typeof agentSchema>;
+/** Width of the flag column in --help. */
+const FLAG_WIDTH = 18;
 
-/** Flags that take no value. */
-const SWITCHES = new Set(['tls', 'new']);
-
-export const COMMON_USAGE = [
-  '  --user ID              your id (agents: ids starting with "agent")',
-  '  --server HOST:PORT     the server (default 127.0.0.1:12345)',
-  '  --jwt-file PATH        send the JWT in PATH as "authorization: Bearer" instead of the demo token',
-  '  --tls                  connect over TLS (system CAs); --tls-ca PATH, --tls-cert PATH --tls-key PATH for a private CA / mTLS',
-  '  --retry-initial-ms N   first reconnect delay (default 250); --retry-max-ms N largest (default 5000)',
-  '  --give-up-after-s N    stop reconnecting after N seconds without the server (default 300)',
-].join('\n');
+export const CUSTOMER_FLAGS_HELP = helpLines(customer, FLAG_WIDTH).join('\n');
+export const AGENT_FLAGS_HELP = helpLines(common, FLAG_WIDTH).join('\n');
 
 export function parseCustomerOptions(argv: readonly string[]): CustomerCliOptions {
-  return parseWith(customerSchema, argv);
+  return parseFlags(customer, argv, { fail: (message) => new UsageError(message) }).values;
 }
 
 export function parseAgentOptions(argv: readonly string[]): AgentCliOptions {
-  return parseWith(agentSchema, argv);
-}
-
-function parseWith<T>(schema: z.ZodType<T>, argv: readonly string[]): T {
-  const flags = flagsOf(argv);
-  const parsed = schema.safeParse(flags);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') throw new UsageError(`unknown flag --${kebab(issue.keys[0]!)} (see --help)`);
-  const name = String(issue.path[0] ?? '');
-  if (flags[name] === undefined) throw new UsageError(`missing --${kebab(name)} (see --help)`);
-  throw new UsageError(`invalid --${kebab(name)}: ${issue.message}`);
-}
-
-/** `--name value` and `--name=value` into { name: value }, camel-cased; a switch alone is 'true'. */
-function flagsOf(argv: readonly string[]): Record<string, string> {
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const match = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(argv[i]!);
-    if (!match) throw new UsageError(`unexpected argument ${JSON.stringify(argv[i])} (see --help)`);
-    const name = camel(match[1]!);
-    if (name in flags) throw new UsageError(`flag --${match[1]} given more than once`);
-    const value = match[2] ?? (SWITCHES.has(name) ? 'true' : argv[++i]);
-    if (value === undefined) throw new UsageError(`flag --${match[1]} needs a value`);
-    flags[name] = value;
-  }
-  return flags;
-}
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return parseFlags(common, argv, { fail: (message) => new UsageError(message) }).values;
 }

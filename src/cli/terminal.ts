@@ -31,9 +31,13 @@ export class Terminal {
     });
   }
 
-  /** Called when input ends (Ctrl-D, the pipe closed) and on every Ctrl-C. */
+  /** Called when input ends (Ctrl-D, the pipe closed, or `close()`). */
   onEnd(handler: () => void): void {
     this.rl.on('close', handler);
+  }
+
+  /** Called on every Ctrl-C at the prompt. */
+  onInterrupt(handler: () => void): void {
     this.rl.on('SIGINT', handler);
   }
 

@@ -1,6 +1,7 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 import type { BackoffOptions, GiveUpOptions } from './backoff';
 import type { ChatCredentials, TlsOptions } from './credentials';
+import { serverNamingOf } from './tls-server-name';
 
 /** Options of `CustomerChat` and `AgentChat`. */
 export type ChatOptions = {
@@ -24,13 +25,17 @@ export type ChatOptions = {
   channelOptions?: ChannelOptions;
 };
 
-/** The channel options of a chat: its own connection, so a reconnect never waits on a shared one in backoff. */
+/**
+ * The channel options of a chat: its own connection, so a reconnect never waits on a shared one in
+ * backoff; over TLS to an IP address, the server name grpc-js sends (tls-server-name.ts).
+ */
 export function channelOptionsOf(options: ChatOptions): ChannelOptions {
   const keepaliveMs = options.keepaliveMs ?? 20_000;
   return {
     'grpc.use_local_subchannel_pool': 1,
     'grpc.keepalive_time_ms': keepaliveMs,
     'grpc.keepalive_timeout_ms': 10_000,
+    ...(options.tls === undefined ? {} : serverNamingOf(options.address).channelOptions),
     ...options.channelOptions,
   };
 }

@@ -1,6 +1,7 @@
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { ChatClientError } from './chat-client-error';
+import { serverNamingOf } from './tls-server-name';
 
 /**
  * Who the client is: the demo token (`authorization: token <id>`), or a signed JWT (`authorization:
@@ -39,10 +40,10 @@ export type CallIdentity = Readonly<{
  * metadata rather than in call credentials because grpc-js refuses call credentials on an
  * insecure channel, and the demo mode runs on plain loopback.
  */
-export function callIdentity(credentials: ChatCredentials, tls: TlsOptions | undefined): CallIdentity {
+export function callIdentity(credentials: ChatCredentials, tls: TlsOptions | undefined, address: string): CallIdentity {
   const header = async () => ('token' in credentials ? `token ${credentials.token}` : `Bearer ${await bearerOf(credentials)}`);
   return {
-    channel: channelCredentials(tls),
+    channel: channelCredentials(tls, address),
     metadata: async () => {
       const metadata = new Metadata();
       metadata.set('authorization', await header());
@@ -62,13 +63,15 @@ async function bearerOf(credentials: Exclude<ChatCredentials, { token: string }>
   return typeof credentials.bearer === 'string' ? credentials.bearer : credentials.bearer();
 }
 
-function channelCredentials(tls: TlsOptions | undefined): ChannelCredentials {
+function channelCredentials(tls: TlsOptions | undefined, address: string): ChannelCredentials {
   if (tls === undefined) return grpcCredentials.createInsecure();
-  if (tls === true) return grpcCredentials.createSsl();
+  const { checkServerIdentity } = serverNamingOf(address);
+  const verify = checkServerIdentity ? { checkServerIdentity } : {};
+  if (tls === true) return grpcCredentials.createSsl(null, null, null, verify);
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     throw new ChatClientError(Status.INVALID_ARGUMENT, 'a TLS client certificate and its key go together');
   }
-  return grpcCredentials.createSsl(asBuffer(tls.rootCa), asBuffer(tls.key), asBuffer(tls.cert));
+  return grpcCredentials.createSsl(asBuffer(tls.rootCa), asBuffer(tls.key), asBuffer(tls.cert), verify);
 }
 
 function asBuffer(pem: Buffer | string | undefined): Buffer | null {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flagName, helpLines, parseFlags, switchValue, type FlagOption } from './flag-table';
 import { isLoopbackHost } from './loopback';
 
 /** The server's configuration: every option of SPEC §6-7 and of production mode, parsed once, validated, frozen. */
@@ -67,11 +68,14 @@ const text = z.string().trim().min(1);
 // An IPv6 address may be written in brackets, as in a URL; the brackets are added back where needed.
 const host = text.transform((value) => value.replace(/^\[(.*)\]$/, '$1')).pipe(text);
 const optionalText = text.optional();
-const yesNo = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const yesNo = switchValue;
 
-type Option = { schema: z.ZodType; default?: string; help: string; switch?: true };
+type Option = FlagOption;
 
-/** One row per option: its flag (`--max-message-bytes`), variable (`SUPPORT_MAX_MESSAGE_BYTES`) and rule. */
+/**
+ * One row per option: its flag (`--max-message-bytes`), variable (`SUPPORT_MAX_MESSAGE_BYTES`),
+ * rule, default and help line (flag-table.ts reads them all, for parsing and for --help).
+ */
 const options = {
   host: { schema: host, default: '127.0.0.1', help: 'address to listen on' },
   port: { schema: count(0, 65535), default: '12345', help: 'TCP port, 0 picks a free one' },
@@ -110,32 +114,19 @@ const options = {
   tlsClientCa: { schema: optionalText, help: 'PEM CA: require client certificates it signed (mTLS)' },
 } satisfies Record<keyof Config, Option>;
 
-type OptionName = keyof typeof options;
+
+/** The prefix of the options' environment variables. */
+const ENV_PREFIX = 'SUPPORT_';
 
 /**
  * Parses `--name value` / `--name=value` flags over `SUPPORT_NAME` environment variables over defaults,
  * then checks the options that only make sense together. Throws ConfigError naming the first bad
- * flag or value. Reads no files: see loadSecurity.
+ * flag or value. Reads no files: the key and certificate files are read when the server starts
+ * (createAuthenticator, loadServerTransport), before it touches the database.
  */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
-  const flags = parseFlags(argv);
-  const raw: Record<string, unknown> = {};
-  const given = new Set<OptionName>();
-  for (const name of Object.keys(options) as OptionName[]) {
-    const option: Option = options[name];
-    const fromFlag = flags.get(name);
-    const fromEnv = env[envName(name)];
-    if (fromFlag !== undefined || fromEnv !== undefined) given.add(name);
-    const source = fromFlag !== undefined ? `--${flagName(name)}` : fromEnv !== undefined ? envName(name) : undefined;
-    const value = fromFlag ?? fromEnv ?? option.default;
-    const parsed = option.schema.safeParse(value);
-    if (!parsed.success) {
-      const what = source ?? `default of --${flagName(name)}`;
-      throw new ConfigError(`invalid value ${JSON.stringify(value)} for ${what}: ${parsed.error.issues[0]?.message}`);
-    }
-    raw[name] = parsed.data;
-  }
-  const config = resolveStore(raw as Config, given);
+  const { values, given } = parseFlags(options, argv, { env: { vars: env, prefix: ENV_PREFIX }, fail: (message) => new ConfigError(message) });
+  const config = resolveStore(values as Config, given);
   checkCombinations(config);
   return Object.freeze(config);
 }
@@ -144,7 +135,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
  * SPEC §8: `--store` names the store (`--db PATH` is short for `--store sqlite:PATH`), and the bus
  * follows it unless given. The options that only mean something together are checked here.
  */
-function resolveStore(config: Config, given: ReadonlySet<OptionName>): Config {
+function resolveStore(config: Config, given: ReadonlySet<string>): Config {
   const store = config.store ?? `sqlite:${config.db}`;
   const sqlitePath = store.startsWith('sqlite:') ? store.slice('sqlite:'.length) : undefined;
   if (given.has('db') && given.has('store') && sqlitePath !== config.db) {
@@ -201,38 +192,5 @@ function checkCombinations(config: Config): void {
 
 /** Usage text for `--help`. */
 export function usage(): string {
-  const lines = (Object.keys(options) as OptionName[]).map((name) => {
-    const option: Option = options[name];
-    const shown = option.default === undefined ? '' : `default ${option.default}; `;
-    return `  --${flagName(name).padEnd(28)} ${option.help} (${shown}env ${envName(name)})`;
-  });
-  return ['usage: node dist/src/main.js [flags]', ...lines].join('\n');
-}
-
-function parseFlags(argv: readonly string[]): Map<OptionName, string> {
-  const byFlag = new Map((Object.keys(options) as OptionName[]).map((name) => [flagName(name), name]));
-  const flags = new Map<OptionName, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const match = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
-    const name = match ? byFlag.get(match[1]!) : undefined;
-    if (!match || !name) throw new ConfigError(`unknown flag ${JSON.stringify(arg)} (see --help)`);
-    if (flags.has(name)) throw new ConfigError(`flag --${match[1]} given more than once`);
-    // A switch alone means "on"; it takes a value only after '='.
-    const isSwitch = (options[name] as Option).switch === true;
-    const value = match[2] ?? (isSwitch ? 'true' : argv[++i]);
-    if (value === undefined || (match[2] === undefined && value.startsWith('--'))) {
-      throw new ConfigError(`flag --${match[1]} needs a value`);
-    }
-    flags.set(name, value);
-  }
-  return flags;
-}
-
-function flagName(name: OptionName): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-function envName(name: OptionName): string {
-  return `SUPPORT_${flagName(name).replace(/-/g, '_').toUpperCase()}`;
+  return ['usage: node dist/src/main.js [flags]', ...helpLines(options, 28, ENV_PREFIX)].join('\n');
 }

@@ -33,6 +33,7 @@ import { strictSupportService } from './support-service';
 import { logSecurity } from './log-security';
 import { loadServerTransport } from './server-credentials';
 import { serverOptions } from './server-options';
+import { ensurePortFree } from './port-check';
 
 /** A started server. */
 export type RunningServer = Readonly<{
@@ -68,9 +69,10 @@ const ENCODED_HISTORY_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Opens the database, registers Support, reflection and health, and listens (SPEC §7). */
 export async function startServer(config: Config, logger: Logger, tuning: ServerTuning = DEFAULT_TUNING): Promise<RunningServer> {
-  // Key and certificate files first: a bad one must stop start-up before the database is touched.
+  // Key and certificate files, then the port: a bad file or a taken port must stop start-up before the database is touched.
   const authenticator = createAuthenticator(config);
   const transport = loadServerTransport(config);
+  await ensurePortFree(config.host, config.port);
   const instanceId = randomBytes(6).toString('base64url');
   let endAllStreams = (_why: string) => {};
   const backend = await openChatBackend(config, logger, instanceId, {

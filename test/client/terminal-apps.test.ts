@@ -3,10 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { connect, CustomerStream } from '../helpers/chat-client';
+import { AgentStream, connect, CustomerStream, describeAgentResponse } from '../helpers/chat-client';
 import { startRelayProxy, type RelayProxy } from '../helpers/relay-proxy';
 import { spawnServer, waitForListening, type ServerProcess } from '../helpers/server-process';
 import { AGENT_APP, CUSTOMER_APP, spawnApp, type TerminalApp } from '../helpers/terminal-app';
+import { makeTestCertificates } from '../helpers/test-certificates';
 import { makeTempDir, removeTempDir } from '../helpers/test-server';
 import { waitFor } from '../helpers/wait';
 
@@ -120,7 +121,7 @@ test('the agent app reports an empty queue and text sent outside a session; a ba
 
   const bad = launch(CUSTOMER_APP, ['--user', 'joe', '--server', 'nowhere']);
   expect(await bad.exited).toBe(2);
-  expect(bad.stderr).toEqual(['customer: invalid --server: expected HOST:PORT']);
+  expect(bad.stderr).toEqual(['customer: invalid value "nowhere" for --server: expected HOST:PORT']);
 });
 
 test('text from the other party cannot forge an entry or drive the terminal: control characters are escaped, further lines indented', async () => {
@@ -169,7 +170,9 @@ test('with --jwt-file, an app whose token a login helper renews on disk outlives
   let renewing = Promise.resolve();
   const loginHelper = setInterval(() => (renewing = renewing.then(() => writeToken(joeFile, 'joe', 'customer'))), 1000);
   try {
-    const customer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--jwt-file', joeFile, '--state-file', path.join(dir, 'sessions.json')]);
+    // No --user: the app takes the user from the token.
+    const customer = launch(CUSTOMER_APP, ['--server', address, '--jwt-file', joeFile, '--state-file', path.join(dir, 'sessions.json')]);
+    await customer.waitForLine(new RegExp(`^\\* connecting to ${address} as joe…$`));
     const sessionId = (await customer.waitForLine(/^\* session (\S+): type to chat/))[1]!;
     const agent = launch(AGENT_APP, ['--user', 'agent-smith', '--server', address, '--jwt-file', smithFile]);
     agent.type(`/accept ${sessionId}`);
@@ -192,4 +195,106 @@ test('with --jwt-file, an app whose token a login helper renews on disk outlives
     clearInterval(loginHelper);
     await renewing;
   }
+});
+
+test('with --jwt-file the user is the token\'s: a --user naming someone else is refused (exit 2), the same one is taken', async () => {
+  const token = await new SignJWT({ sub: 'joe', role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('x'.repeat(32)));
+  const joeFile = path.join(dir, 'joe.jwt');
+  fs.writeFileSync(joeFile, token + '\n');
+  for (const [script, name] of [[CUSTOMER_APP, 'customer'], [AGENT_APP, 'agent']] as const) {
+    const app = launch(script, ['--user', 'bob', '--jwt-file', joeFile, '--server', '127.0.0.1:1']);
+    expect(await app.exited).toBe(2);
+    expect(app.stderr).toEqual([`${name}: --user bob is not the user of the --jwt-file token (joe); leave --user out with --jwt-file`]);
+  }
+  const neither = launch(CUSTOMER_APP, ['--server', '127.0.0.1:1']);
+  expect(await neither.exited).toBe(2);
+  expect(neither.stderr).toEqual(['customer: missing --user (or --jwt-file) (see --help)']);
+
+  const same = launch(AGENT_APP, ['--user', 'joe', '--jwt-file', joeFile, '--server', '127.0.0.1:1']);
+  await same.waitForLine(/^\* joe on 127\.0\.0\.1:1; /);
+  same.endInput();
+  expect(await same.exited).toBe(0);
+});
+
+test('over TLS to an IP address the certificate is checked against that IP, and Node prints no DEP0123 warning', async () => {
+  const certs = await makeTestCertificates(dir);
+  const tlsFlags = ['--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile];
+  const address = await startServer(tlsFlags);
+  const customer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--tls-ca', certs.ca.certFile, '--state-file', path.join(dir, 's.json')]);
+  await customer.waitForLine(/^\* session \S+: type to chat/);
+  customer.endInput();
+  expect(await customer.exited).toBe(0);
+  expect(customer.stderr).toEqual([]);
+
+  // The certificate names 127.0.0.1, not 127.0.0.2: connecting there is refused, still without the warning.
+  server!.child.kill('SIGKILL');
+  await server!.exited;
+  server = spawnServer(['--host', '127.0.0.2', '--port', '0', '--db', path.join(dir, 'other.db'), ...tlsFlags]);
+  const other = `127.0.0.2:${await waitForListening(server)}`;
+  const refused = launch(CUSTOMER_APP, ['--user', 'joe', '--server', other, '--tls-ca', certs.ca.certFile, '--give-up-after-s', '1', '--state-file', path.join(dir, 's.json')]);
+  await refused.waitForLine(/^\* disconnected: gave up reconnecting \(.*127\.0\.0\.2 is not in the cert's list/);
+  expect(await refused.exited).toBe(1);
+  expect(refused.stderr).toEqual([]);
+});
+
+test('piped input: "/quit" alone opens the session and leaves cleanly; lines typed ahead are sent after the session line', async () => {
+  const address = await startServer();
+  const stateFile = path.join(dir, 'sessions.json');
+  const quitter = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--state-file', stateFile]);
+  quitter.type('/quit');
+  quitter.endInput();
+  expect(await quitter.exited).toBe(0);
+  expect(quitter.lines).toEqual([`* connecting to ${address} as joe…`, expect.stringMatching(/^\* session \S+: type to chat/)]);
+  expect(quitter.stderr).toEqual([]);
+
+  const writer = launch(CUSTOMER_APP, ['--user', 'joe', '--server', address, '--state-file', stateFile]);
+  writer.type('typed before the session opened');
+  writer.endInput();
+  expect(await writer.exited).toBe(0);
+  const sessionLine = writer.lines.findIndex((line) => line.startsWith('* session '));
+  const sendingLine = writer.lines.findIndex((line) => line.startsWith('* sending '));
+  expect(sessionLine).toBeGreaterThan(0);
+  if (sendingLine >= 0) expect(sendingLine).toBeGreaterThan(sessionLine);
+  expect(writer.lines.join('\n')).not.toContain('could not open');
+
+  // The message arrived, in the session both runs used.
+  const client = connect(address);
+  const agent = new AgentStream(client, 'agent-smith');
+  const session = await agent.accept();
+  expect(session.history.map((entry) => entry.entry)).toEqual([{ $case: 'customerMsg', value: 'typed before the session opened' }]);
+  agent.end();
+  client.close();
+});
+
+test('after giving up, the next start looks the messages written before the break up in the history: only the one not there is reported', async () => {
+  const direct = await startServer();
+  const relay = await startRelayProxy(direct);
+  relays.push(relay);
+  const stateFile = path.join(dir, 'sessions.json');
+  const first = launch(CUSTOMER_APP, ['--user', 'joe', '--server', relay.address, '--state-file', stateFile, '--give-up-after-s', '1']);
+  const sessionId = (await first.waitForLine(/^\* session (\S+): type to chat/))[1]!;
+  const client = connect(direct);
+  const agent = new AgentStream(client, 'agent-smith');
+  await agent.accept(sessionId);
+  first.type('arrives');
+  expect(describeAgentResponse(await agent.next())).toBe('customer: arrives');
+
+  // Written into a connection that swallows it, then the server is out of reach until the app gives up.
+  relay.dropFromClients(true);
+  first.type('swallowed');
+  await waitFor(() => relay.droppedBytes() > 0, 10_000, 'the message written into the void');
+  await relay.close();
+  await first.waitForLine(/^\* disconnected: gave up reconnecting/);
+  expect(first.lines.at(-1)).toMatch(/; written just before \(the next start checks whether they arrived\): "arrives", "swallowed"$/);
+  expect(await first.exited).toBe(1);
+
+  const next = launch(CUSTOMER_APP, ['--user', 'joe', '--server', direct, '--state-file', stateFile]);
+  await next.waitForLine(/^\* not delivered before the last disconnect/);
+  expect(next.entries()).toEqual(['joe (you): arrives']);
+  expect(next.lines.filter((line) => /deliver/.test(line))).toEqual([`* not delivered before the last disconnect (not in the session's history): "swallowed"`]);
+  next.endInput();
+  expect(await next.exited).toBe(0);
+  expect(JSON.parse(fs.readFileSync(stateFile, 'utf8'))).toEqual({ sessions: { joe: sessionId } });
+  agent.end();
+  client.close();
 });

@@ -11,6 +11,8 @@ export type RelayProxy = {
   breakConnections(): void;
   /** While true, bytes from clients are dropped instead of forwarded; the connections stay up. */
   dropFromClients(drop: boolean): void;
+  /** Bytes from clients dropped so far (a message written into the void has been, once this grows). */
+  droppedBytes(): number;
   /** New connections go to `target` from now on. */
   retarget(target: string): void;
   /** Connections accepted so far. */
@@ -22,6 +24,7 @@ export async function startRelayProxy(target: string): Promise<RelayProxy> {
   let upstreamAddress = target;
   let dropping = false;
   let accepted = 0;
+  let dropped = 0;
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -36,6 +39,7 @@ export async function startRelayProxy(target: string): Promise<RelayProxy> {
     track(upstream);
     client.on('data', (chunk) => {
       if (!dropping) upstream.write(chunk);
+      else dropped += chunk.length;
     });
     upstream.on('data', (chunk) => client.write(chunk));
     // Whatever closes one side closes the other, as a real connection would end.
@@ -47,6 +51,7 @@ export async function startRelayProxy(target: string): Promise<RelayProxy> {
     address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     breakConnections: () => sockets.forEach((socket) => socket.resetAndDestroy()),
     dropFromClients: (drop) => (dropping = drop),
+    droppedBytes: () => dropped,
     retarget: (next) => (upstreamAddress = next),
     connectionsAccepted: () => accepted,
     close: async () => {

@@ -15,10 +15,10 @@ export type ServerProcess = {
   exitCode(): number | string | undefined;
 };
 
-/** Starts `node dist/src/main.js ...args` in `cwd`, with `env` added to a clean environment. */
-export function spawnServer(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): ServerProcess {
+/** Starts `node dist/src/main.js ...args` (or another `entry`) in `cwd`, with `env` added to a clean environment. */
+export function spawnServer(args: string[], options: { cwd?: string; env?: Record<string, string>; entry?: string } = {}): ServerProcess {
   const env = { PATH: process.env.PATH ?? '', ...options.env };
-  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.entry ?? SERVER_ENTRY, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   collectLines(child.stdout!, stdout);
