@@ -19,11 +19,11 @@ const streamCode = async (call: grpc.ClientReadableStream<unknown>) => (await re
 
 /** Every admin method, with a request that the gate must refuse before looking at it. */
 const METHODS: [string, Call][] = [
-  ['ListSessions', (c, m) => unaryCode(c, c.listSessions, { state: 0, customerId: '', agentId: '', createdAfter: undefined, createdBefore: undefined, pageSize: 0, pageToken: '' }, m)],
-  ['GetSession', (c, m) => unaryCode(c, c.getSession, { sessionId: 'x' }, m)],
-  ['GetQueueStatistics', (c, m) => unaryCode(c, c.getQueueStatistics, {}, m)],
-  ['EndSession', (c, m) => unaryCode(c, c.endSession, { sessionId: 'x' }, m)],
-  ['EraseCustomer', (c, m) => unaryCode(c, c.eraseCustomer, { customerId: 'joe' }, m)],
+  ['ListSessions', (c, m) => unaryCode(c, 'listSessions', { state: 0, customerId: '', agentId: '', createdAfter: undefined, createdBefore: undefined, pageSize: 0, pageToken: '' }, m)],
+  ['GetSession', (c, m) => unaryCode(c, 'getSession', { sessionId: 'x' }, m)],
+  ['GetQueueStatistics', (c, m) => unaryCode(c, 'getQueueStatistics', {}, m)],
+  ['EndSession', (c, m) => unaryCode(c, 'endSession', { sessionId: 'x' }, m)],
+  ['EraseCustomer', (c, m) => unaryCode(c, 'eraseCustomer', { customerId: 'joe' }, m)],
   ['WatchQueue', (c, m) => streamCode(c.watchQueue({}, m))],
   ['ExportSessions', (c, m) => streamCode(c.exportSessions({ selection: { $case: 'sessionId', value: 'x' }, format: 0 }, m))],
 ];
@@ -108,7 +108,8 @@ describe('jwt mode: the role claim says "admin"', () => {
   });
 
   test('an admin token is admitted, and the refusal of others names the claim', async () => {
-    expect(await unaryCode(admin, admin.getQueueStatistics, {}, await bearer('ops', 'admin'))).not.toBe(grpc.status.PERMISSION_DENIED);
+    expect(await unaryCode(admin, 'getQueueStatistics', {}, await bearer('ops', 'admin'))).toBe(grpc.status.OK);
+    expect(await unaryCode(admin, 'eraseCustomer', { customerId: 'nobody' }, await bearer('ops', 'admin'))).toBe(grpc.status.OK);
     const refusal = await new Promise<grpc.ServiceError>(async (resolve) => admin.getQueueStatistics({}, await bearer('joe', 'customer'), (err) => resolve(err!)));
     expect(refusal.details).toBe('the admin service is for admins; an admin\'s token has "role": "admin"');
   });

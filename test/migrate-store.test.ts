@@ -69,6 +69,8 @@ describeWithPostgres('npm run migrate-store', () => {
     expect(target.sessions.find((s) => s.id === ids.F)!.awaiting_since).toBe(requeuedAt);
     expect(requeuedAt).toBeGreaterThan(Math.max(...source.sessions.map((s) => s.awaiting_since ?? 0)));
     expect(target.entries).toEqual(source.entries.map((e) => ({ ...e, origin: 'migrated' })));
+    expect(source.participants.length).toBeGreaterThanOrEqual(2); // B's two agents at least
+    expect(target.participants).toEqual(source.participants);
     expect(target.streamRows).toBe(0);
 
     const server = await startInProcess(['--store', schema.url, '--pg-schema', schema.schema]);
@@ -132,7 +134,7 @@ describeWithPostgres('npm run migrate-store', () => {
     const run = await runTool([...moveArgs(dbFile), '--batch-size', '1']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^migrate-store: failed: copying entries, after 4 of 5: .*foreign key.*; nothing was moved/);
-    expect(await readPostgres()).toEqual({ sessions: [], entries: [], streamRows: 0 });
+    expect(await readPostgres()).toEqual({ sessions: [], entries: [], participants: [], streamRows: 0 });
 
     const fixed = new Database(dbFile);
     fixed.prepare('DELETE FROM entries WHERE session_pk = 999').run();
@@ -332,6 +334,8 @@ type SessionColumns = {
 type EntryColumns = { session_pk: number; seq: number; date_ms: number; agent: string | null; text: string };
 const SESSION_COLUMNS = 'pk, id, customer, state, created_at, ended_at, awaiting_since, last_seq, last_entry_at, history_bytes, last_activity_at';
 const ENTRY_COLUMNS = 'session_pk, seq, date_ms, agent, text';
+type ParticipantColumns = { session_pk: number; agent: string; first_attached_at: number };
+const PARTICIPANT_COLUMNS = 'session_pk, agent, first_attached_at';
 
 function withSqlite<T>(dbFile: string, read: (db: Database.Database) => T): T {
   const db = new Database(dbFile, { readonly: true });
@@ -342,10 +346,11 @@ function withSqlite<T>(dbFile: string, read: (db: Database.Database) => T): T {
   }
 }
 
-function readSqlite(dbFile: string): { sessions: SessionColumns[]; entries: EntryColumns[] } {
+function readSqlite(dbFile: string): { sessions: SessionColumns[]; entries: EntryColumns[]; participants: ParticipantColumns[] } {
   return withSqlite(dbFile, (db) => ({
     sessions: db.prepare<[], SessionColumns>(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY pk`).all(),
     entries: db.prepare<[], EntryColumns>(`SELECT ${ENTRY_COLUMNS} FROM entries ORDER BY session_pk, seq`).all(),
+    participants: db.prepare<[], ParticipantColumns>(`SELECT ${PARTICIPANT_COLUMNS} FROM participants ORDER BY session_pk, agent`).all(),
   }));
 }
 
@@ -358,7 +363,7 @@ function awaitingSince(dbFile: string, id: string): number | null {
 }
 
 /** The target's rows, numbers as numbers and texts as they were written; and its count of attendance and instance rows. */
-async function readPostgres(): Promise<{ sessions: SessionColumns[]; entries: (EntryColumns & { origin: string })[]; streamRows: number }> {
+async function readPostgres(): Promise<{ sessions: SessionColumns[]; entries: (EntryColumns & { origin: string })[]; participants: ParticipantColumns[]; streamRows: number }> {
   const client = new pg.Client(connectionConfig({ url: schema.url, schema: schema.schema }));
   await client.connect();
   try {
@@ -366,10 +371,12 @@ async function readPostgres(): Promise<{ sessions: SessionColumns[]; entries: (E
       Object.fromEntries(Object.entries(row).map(([k, v]) => [k, keep.includes(k) || v === null ? v : Number(v)]));
     const sessions = await client.query(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY pk`);
     const entries = await client.query(`SELECT ${ENTRY_COLUMNS}, origin FROM entries ORDER BY session_pk, seq`);
+    const participants = await client.query(`SELECT ${PARTICIPANT_COLUMNS} FROM participants ORDER BY session_pk, agent`);
     const streams = await client.query<{ n: string }>('SELECT (SELECT count(*) FROM attendance) + (SELECT count(*) FROM instances) AS n');
     return {
       sessions: sessions.rows.map((r) => numbers(r, ['id', 'customer', 'state']) as SessionColumns),
       entries: entries.rows.map((r) => ({ ...(numbers(r, ['agent', 'text', 'origin']) as EntryColumns & { origin: string }), text: fromStoredText(r.text as string) })),
+      participants: participants.rows.map((r) => numbers(r, ['agent']) as ParticipantColumns),
       streamRows: Number(streams.rows[0]!.n),
     };
   } finally {

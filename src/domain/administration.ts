@@ -70,6 +70,14 @@ export class Administration {
     return erasure;
   }
 
+  /**
+   * Makes what `eraseCustomer` deleted unreadable in the database's files too (until then its bytes
+   * may be in SQLite's write-ahead log); `unavailable` if it cannot yet: calling again finishes it.
+   */
+  purgeErased(): Promise<void> {
+    return this.ctx.administration.purgeDeleted();
+  }
+
   private async readHistory(sessionId: string, lastSeq: number): Promise<Entry[]> {
     const history: Entry[] = [];
     while (history.length < lastSeq) {

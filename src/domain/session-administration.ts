@@ -61,9 +61,12 @@ export interface SessionAdministration {
   describeSession(sessionId: string): Promise<SessionSummary | undefined>;
   /** The agents who have attached to the session, in the order they first did. */
   participants(sessionId: string): Promise<string[]>;
-  /**
-   * Removes every session of the customer with its entries and participants, in one
-   * transaction, and makes sure the removed bytes cannot be read back from the database files.
-   */
+  /** Removes every session of the customer with its entries and participants, in one transaction. */
   eraseCustomer(customerId: string): Promise<CustomerErasure>;
+  /**
+   * Makes sure that the bytes of the rows deleted so far cannot be read back from the database's
+   * files (SQLite: its write-ahead log). `unavailable` if another connection keeps it from that
+   * for now; calling again finishes it.
+   */
+  purgeDeleted(): Promise<void>;
 }

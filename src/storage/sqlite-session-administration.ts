@@ -52,8 +52,8 @@ export class SqliteSessionAdministration implements SessionAdministration {
     return this.sql.participants.all(sessionId).map((row) => row.agent);
   }
 
-  async eraseCustomer(customerId: string): Promise<CustomerErasure> {
-    const erasure = await this.store.deleteThroughWriteQueue(() => {
+  eraseCustomer(customerId: string): Promise<CustomerErasure> {
+    return this.store.deleteThroughWriteQueue(() => {
       const sessions = this.sql.customerSessions.all(customerId);
       let entries = 0;
       for (const session of sessions) {
@@ -65,8 +65,6 @@ export class SqliteSessionAdministration implements SessionAdministration {
       const ended = sessions.filter((s) => s.state === 'open').map((s) => ({ id: s.id, lastSeq: s.last_seq }));
       return { deletedSessionIds: sessionIds, result: { sessions: sessions.length, entries, sessionIds, ended } };
     });
-    await this.clearWriteAheadLog();
-    return erasure;
   }
 
   /** Deletes the session's entries; how many. (The only SQL here that touches `entries`.) */
@@ -76,16 +74,16 @@ export class SqliteSessionAdministration implements SessionAdministration {
 
   /**
    * Copies the log's pages into the database file and truncates the log to zero bytes, so that
-   * the pages as they were before the erasure are in neither file. A connection reading an older
+   * the pages as they were before the deletes are in neither file. A connection reading an older
    * snapshot (an operator's sqlite3 shell, a backup) holds the log: try again, without blocking
    * the event loop, for as long as a write would wait for the lock.
    */
-  private async clearWriteAheadLog(): Promise<void> {
+  async purgeDeleted(): Promise<void> {
     const backoff = new LockBackoff();
     const deadline = performance.now() + MAX_LOCK_WAIT_MS;
     while (!this.checkpointTruncated()) {
       if (performance.now() >= deadline) {
-        throw new ChatError('unavailable', "the customer's data is deleted, but another connection to the database keeps its old pages in the write-ahead log; call again to clear it");
+        throw new ChatError('unavailable', 'the data is deleted, but another connection to the database keeps its old pages in the write-ahead log; call again to clear it');
       }
       await new Promise((resolve) => setTimeout(resolve, backoff.next()));
     }

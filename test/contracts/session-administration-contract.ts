@@ -128,8 +128,13 @@ export function describeSessionAdministrationContract(name: string, make: () => 
       expect(await admin.eraseCustomer('ann')).toEqual({ sessions: 1, entries: 0, sessionIds: ['b'], ended: [{ id: 'b', lastSeq: 0 }] });
     });
 
-    test('erasing a customer who has nothing erases nothing', async () => {
+    test('erasing a customer who has nothing erases nothing; purging succeeds whether or not anything was deleted', async () => {
+      await admin.purgeDeleted();
       expect(await admin.eraseCustomer('nobody')).toEqual({ sessions: 0, entries: 0, sessionIds: [], ended: [] });
+      await store.createSession('a', 'ann', at(0), 1);
+      await admin.eraseCustomer('ann');
+      await admin.purgeDeleted();
+      expect(await store.findSession('a')).toBeUndefined();
     });
   });
 }

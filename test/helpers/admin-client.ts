@@ -1,5 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
-import { SupportAdminServiceClient } from '../../gen/support/admin/v1/admin';
+import {
+  SupportAdminServiceClient,
+  type EndSessionRequest,
+  type EndSessionResponse,
+  type EraseCustomerRequest,
+  type EraseCustomerResponse,
+  type GetQueueStatisticsRequest,
+  type GetQueueStatisticsResponse,
+  type GetSessionRequest,
+  type GetSessionResponse,
+  type ListSessionsRequest,
+  type ListSessionsResponse,
+} from '../../gen/support/admin/v1/admin';
 
 /** A generated admin client on `address`; close it with `close()`. */
 export function connectAdmin(address: string): SupportAdminServiceClient {
@@ -13,17 +25,26 @@ export function demoToken(user?: string): grpc.Metadata {
   return metadata;
 }
 
-type UnaryMethod<Req, Res> = (request: Req, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
+/** The unary methods of the admin service, with their request and response types. */
+type UnaryMethods = {
+  listSessions: [ListSessionsRequest, ListSessionsResponse];
+  getSession: [GetSessionRequest, GetSessionResponse];
+  getQueueStatistics: [GetQueueStatisticsRequest, GetQueueStatisticsResponse];
+  endSession: [EndSessionRequest, EndSessionResponse];
+  eraseCustomer: [EraseCustomerRequest, EraseCustomerResponse];
+};
+type Callback<Res> = (err: grpc.ServiceError | null, response: Res) => void;
 
-/** Calls a unary method of `client` as a promise. */
-export function unary<Req, Res>(client: SupportAdminServiceClient, method: UnaryMethod<Req, Res>, request: Req, metadata: grpc.Metadata): Promise<Res> {
+/** Calls unary method `method` of `client` as a promise. */
+export function unary<M extends keyof UnaryMethods>(client: SupportAdminServiceClient, method: M, request: UnaryMethods[M][0], metadata: grpc.Metadata): Promise<UnaryMethods[M][1]> {
+  const call = client[method] as unknown as (request: UnaryMethods[M][0], metadata: grpc.Metadata, callback: Callback<UnaryMethods[M][1]>) => grpc.ClientUnaryCall;
   return new Promise((resolve, reject) => {
-    method.call(client, request, metadata, (err, response) => (err ? reject(err) : resolve(response)));
+    call.call(client, request, metadata, (err, response) => (err ? reject(err) : resolve(response)));
   });
 }
 
 /** The status a unary call ends with (OK when it answers). */
-export async function unaryCode<Req, Res>(client: SupportAdminServiceClient, method: UnaryMethod<Req, Res>, request: Req, metadata: grpc.Metadata): Promise<grpc.status> {
+export async function unaryCode<M extends keyof UnaryMethods>(client: SupportAdminServiceClient, method: M, request: UnaryMethods[M][0], metadata: grpc.Metadata): Promise<grpc.status> {
   try {
     await unary(client, method, request, metadata);
     return grpc.status.OK;
@@ -38,4 +59,13 @@ export function readStream<Res>(call: grpc.ClientReadableStream<Res>): Promise<{
   call.on('data', (response: Res) => responses.push(response));
   call.on('error', () => {}); // the status event carries it
   return new Promise((resolve) => call.on('status', (status: grpc.StatusObject) => resolve({ responses, status })));
+}
+
+/** Waits until the async `condition` holds, asking again every few milliseconds; fails after `timeoutMs` naming `what`. */
+export async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

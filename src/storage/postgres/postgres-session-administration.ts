@@ -59,6 +59,9 @@ export class PostgresSessionAdministration implements SessionAdministration {
       }),
     );
   }
+
+  /** Nothing to do at once: deleted rows are invisible to every query; (auto)vacuum reclaims their space. */
+  async purgeDeleted(): Promise<void> {}
 }
 
 /** Deletes the entries of these sessions; how many. (The only SQL here that touches `entries`.) */

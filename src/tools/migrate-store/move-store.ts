@@ -13,7 +13,7 @@ export type MoveSummary = Readonly<{ sessions: number; entries: number; seconds:
 const BATCH_TEXT_CHARS = 4 * 1024 * 1024;
 
 /**
- * Copies every session and entry of a stopped server's SQLite database into an empty PostgreSQL
+ * Copies every session, entry and participant of a stopped server's SQLite database into an empty PostgreSQL
  * store (SPEC §8), in one transaction of the target: a failure at any point leaves the target
  * as it was (its schema created, no session in it). The source is held with the server lock for
  * the whole move and only read. `report` gets the progress lines; nothing it is given holds the
@@ -37,6 +37,9 @@ export async function moveStore(options: MigrateStoreOptions, report: (line: str
       await copyTable('sessions', counts.sessions, report, (onWritten) => copyInBatches(moved, limits, () => 0, (batch) => target.insertSessions(batch), onWritten));
       await copyTable('entries', counts.entries, report, (onWritten) =>
         copyInBatches(source.entries(), limits, (e) => e.text.length, (batch) => target.insertEntries(batch), onWritten),
+      );
+      await copyTable('participants', counts.participants, report, (onWritten) =>
+        copyInBatches(source.participants(), limits, () => 0, (batch) => target.insertParticipants(batch), onWritten),
       );
       await target.commit(counts);
       const summary = { sessions: counts.sessions, entries: counts.entries, seconds: (performance.now() - startedAt) / 1000 };

@@ -3,7 +3,7 @@ import { createPool, quoteIdentifier, type PostgresLocation } from '../../storag
 import { migratePostgres } from '../../storage/postgres/postgres-migrations';
 import { toStoredText } from '../../storage/postgres/stored-text';
 import { MoveRefusedError } from './move-refused';
-import type { EntryRow, SessionRow } from './sqlite-source';
+import type { EntryRow, ParticipantRow, SessionRow } from './sqlite-source';
 
 /**
  * The `origin` of every moved entry. PostgreSQL keeps which stream wrote an entry so that an
@@ -79,17 +79,28 @@ export class PostgresTarget {
     );
   }
 
+  /** Inserts the record of which agents attached to which session. */
+  async insertParticipants(participants: readonly ParticipantRow[]): Promise<void> {
+    await this.client.query(
+      'INSERT INTO participants (session_pk, agent, first_attached_at) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])',
+      [participants.map((p) => p.session_pk), participants.map((p) => p.agent), participants.map((p) => p.first_attached_at)],
+    );
+  }
+
   /**
    * Checks that the target holds exactly `expected`, moves the key sequence past the copied keys
    * (new sessions are created after the moved ones), and commits.
    */
-  async commit(expected: Readonly<{ sessions: number; entries: number }>): Promise<void> {
-    const { rows } = await this.client.query<{ sessions: string; entries: string; max_pk: string | null }>(
-      'SELECT (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM entries) AS entries, (SELECT max(pk) FROM sessions) AS max_pk',
+  async commit(expected: Readonly<{ sessions: number; entries: number; participants: number }>): Promise<void> {
+    const { rows } = await this.client.query<{ sessions: string; entries: string; participants: string; max_pk: string | null }>(
+      `SELECT (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM entries) AS entries,
+              (SELECT count(*) FROM participants) AS participants, (SELECT max(pk) FROM sessions) AS max_pk`,
     );
-    const held = { sessions: Number(rows[0]!.sessions), entries: Number(rows[0]!.entries) };
-    if (held.sessions !== expected.sessions || held.entries !== expected.entries) {
-      throw new Error(`the target holds ${held.sessions} sessions and ${held.entries} entries after the copy, not ${expected.sessions} and ${expected.entries}`);
+    const held = { sessions: Number(rows[0]!.sessions), entries: Number(rows[0]!.entries), participants: Number(rows[0]!.participants) };
+    if (held.sessions !== expected.sessions || held.entries !== expected.entries || held.participants !== expected.participants) {
+      throw new Error(
+        `the target holds ${held.sessions} sessions, ${held.entries} entries and ${held.participants} participants after the copy, not ${expected.sessions}, ${expected.entries} and ${expected.participants}`,
+      );
     }
     if (rows[0]!.max_pk !== null) {
       await this.client.query('SELECT setval(pg_get_serial_sequence($1, $2), $3)', [`${quoteIdentifier(this.schema)}.sessions`, 'pk', rows[0]!.max_pk]);

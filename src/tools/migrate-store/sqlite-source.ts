@@ -23,8 +23,11 @@ export type SessionRow = Readonly<{
 /** An entry row of the SQLite schema, as stored. */
 export type EntryRow = Readonly<{ session_pk: number; seq: number; date_ms: number; agent: string | null; text: string }>;
 
+/** A participant row (migrations/sqlite/003_admin.sql): an agent who attached to a session. */
+export type ParticipantRow = Readonly<{ session_pk: number; agent: string; first_attached_at: number }>;
+
 /** What the source holds, counted in the snapshot that is copied. */
-export type SourceCounts = Readonly<{ sessions: number; entries: number; attended: number; latestAwaitingSince: number | null }>;
+export type SourceCounts = Readonly<{ sessions: number; entries: number; participants: number; attended: number; latestAwaitingSince: number | null }>;
 
 /**
  * The SQLite database of a stopped server, read for a move. `lock` takes the server lock
@@ -62,6 +65,7 @@ export class SqliteSource {
     return {
       sessions: count('SELECT count(*) AS n FROM sessions'),
       entries: count('SELECT count(*) AS n FROM entries'),
+      participants: count('SELECT count(*) AS n FROM participants'),
       attended: count("SELECT count(*) AS n FROM sessions WHERE state = 'open' AND awaiting_since IS NULL"),
       latestAwaitingSince: (db.prepare("SELECT max(awaiting_since) AS t FROM sessions WHERE state = 'open' AND awaiting_since IS NOT NULL").get() as { t: number | null }).t,
     };
@@ -79,6 +83,11 @@ export class SqliteSource {
   /** Every entry, session by session in order of creation, each session's in order; read as it is iterated (the index's order: no sort). */
   entries(): IterableIterator<EntryRow> {
     return this.opened().prepare<[], EntryRow>('SELECT session_pk, seq, date_ms, agent, text FROM entries ORDER BY session_pk, seq').iterate();
+  }
+
+  /** Every participant, session by session (the primary key's order: no sort). */
+  participants(): IterableIterator<ParticipantRow> {
+    return this.opened().prepare<[], ParticipantRow>('SELECT session_pk, agent, first_attached_at FROM participants ORDER BY session_pk, agent').iterate();
   }
 
   /** Closes the database (which ends the snapshot: nothing was written in it), then lets go of the server lock. */

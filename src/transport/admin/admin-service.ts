@@ -49,6 +49,8 @@ export function createAdminService(env: AdminEnvironment, { administration, queu
     eraseCustomer: unaryAdminMethod(env, async (request) => {
       const erasure = await administration.eraseCustomer(parseCustomerId(request));
       forgetSessions(erasure.sessionIds);
+      // Answered only once nothing of it can be read back: a retry after UNAVAILABLE finishes the purge.
+      await administration.purgeErased();
       return { sessionsErased: erasure.sessions, entriesErased: erasure.entries };
     }),
     exportSessions: streamingAdminMethod(env, exportSessions(transcripts)),
