@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ExportFormat, type GetSessionRequest, type GetSessionResponse, type SupportAdminServiceClient } from '../gen/support/admin/v1/admin';
+import { ExportFormat, type GetSessionResponse, type SupportAdminServiceClient } from '../gen/support/admin/v1/admin';
 import type { SupportClient } from '../gen/support';
 import { connectAdmin, demoToken, unary } from './helpers/admin-client';
 import { AgentStream, connect, CustomerStream } from './helpers/chat-client';
@@ -51,7 +51,7 @@ async function chatSession(customer: string, agent: string, texts: string[], han
 }
 
 function getSession(sessionId: string): Promise<GetSessionResponse> {
-  return unary<GetSessionRequest, GetSessionResponse>(admin, admin.getSession, { sessionId }, demoToken('admin-ops'));
+  return unary(admin, 'getSession', { sessionId }, demoToken('admin-ops'));
 }
 
 /** The history's dates as the admin service reports them (GetSession), to compare the export's with. */

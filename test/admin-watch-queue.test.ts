@@ -40,7 +40,7 @@ describe('WatchQueue on SQLite', () => {
     expect((await ann.next()).resp?.$case).toBe('sessionEnded');
     const sue = new CustomerStream(chat, 'sue');
     const second = (await sue.init()).sessionId;
-    await unary(admin, admin.endSession, { sessionId: second }, demoToken('admin-ops'));
+    await unary(admin, 'endSession', { sessionId: second }, demoToken('admin-ops'));
     const expected = [
       `waiting ${first} joe`,
       `taken ${first} joe`,
