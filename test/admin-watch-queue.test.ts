@@ -133,4 +133,22 @@ describeWithPostgres('WatchQueue over two PostgreSQL instances', () => {
     joe.end();
     ann.end();
   });
+
+  test("a session whose agent was on an instance that stopped is back in the queue: watches on the others see it waiting again", async () => {
+    deployment = await startDeployment(2, ['--instance-lease-seconds', '5']);
+    const [a, b] = deployment.instances.map((i) => i.address);
+    const admin = connectAdmin(a!);
+    const chats = [connect(a!, { ownConnection: true }), connect(b!, { ownConnection: true })];
+    clients.push(admin, ...chats);
+    const watch = await watchQueue(admin);
+    const joe = new CustomerStream(chats[0]!, 'joe');
+    const { sessionId } = await joe.init();
+    const ann = new AgentStream(chats[1]!, 'agent-ann'); // on instance B, which stops
+    await ann.accept(sessionId);
+    await watch.waitForEvents(2);
+    await deployment.instances[1]!.stop(); // releases its lease: its agents' sessions rejoin the queue
+    expect(await watch.waitForEvents(3)).toEqual([`waiting ${sessionId} joe`, `taken ${sessionId} joe`, `waiting ${sessionId} joe`]);
+    watch.call.cancel();
+    joe.end();
+  });
 });

@@ -14,7 +14,7 @@ import type { SessionAdministration } from '../domain/session-administration';
 import type { SessionRanges } from '../domain/session-ranges';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
-import { InstanceLease } from '../storage/postgres/instance-lease';
+import { InstanceLease, type RequeuedSession } from '../storage/postgres/instance-lease';
 import { PostgresChannel } from '../storage/postgres/postgres-channel';
 import { createPool, redactedUrl, type PostgresLocation } from '../storage/postgres/postgres-connection';
 import { migratePostgres } from '../storage/postgres/postgres-migrations';
@@ -88,7 +88,11 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
     logger.info('database ready', { store: redactedUrl(config.store), schema: config.pgSchema, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
     const channel = new PostgresChannel(location, pool, reportError);
     await channel.open();
-    const lease = new InstanceLease(pool, instanceId, config.instanceLeaseSeconds, events.onLeaseLost, reportError);
+    const queue = config.bus === 'postgres' ? new PostgresQueueEvents(instanceId, channel, watcherErrorLogger(logger)) : new InProcessQueueEvents(watcherErrorLogger(logger));
+    const requeued = (sessions: readonly RequeuedSession[]) => {
+      for (const { id, customerId } of sessions) queue.publish({ kind: 'waiting', sessionId: id, customerId, at: new Date() });
+    };
+    const lease = new InstanceLease(pool, instanceId, config.instanceLeaseSeconds, events.onLeaseLost, reportError, requeued);
     await lease.start();
     let stopWatching = () => {};
     const bus = config.bus === 'postgres' ? new PostgresEventBus(instanceId, pool, channel, reportError) : new InProcessEventBus(listenerErrorLogger(logger));
@@ -96,7 +100,7 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
       store: new PostgresSessionStore(pool),
       bus,
       attachments: new PostgresAttachments(instanceId, pool, channel),
-      queue: config.bus === 'postgres' ? new PostgresQueueEvents(instanceId, channel, watcherErrorLogger(logger)) : new InProcessQueueEvents(watcherErrorLogger(logger)),
+      queue,
       queueStatistics: new PostgresQueueStatistics(pool),
       administration: new PostgresSessionAdministration(pool),
       ranges: new PostgresSessionRanges(pool),
