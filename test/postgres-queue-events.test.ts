@@ -46,4 +46,30 @@ describeWithPostgres('PostgreSQL queue events', () => {
       },
     };
   });
+
+  test("another instance's events with a gap in their numbers (a notification it could not send) tell the watchers that events were missed", async () => {
+    const schema = await freshSchema();
+    const location = { url: schema.url, schema: schema.schema };
+    const pool = createPool(location, 2);
+    const channel = new PostgresChannel(location, pool, (error) => {
+      throw error;
+    });
+    await channel.open();
+    const events = new PostgresQueueEvents('watching', channel, () => {});
+    let missed = 0;
+    const seen: string[] = [];
+    const stop = await events.watch({ onEvent: (e) => seen.push(e.sessionId), onMissed: () => missed++ });
+    try {
+      // What another instance sends, its numbers 1, 2, then 4: its third was lost.
+      for (const n of [1, 2, 4]) channel.send({ t: 'queue', i: 'other', n, q: ['waiting', `s${n}`, 'joe', 1_700_000_000_000] });
+      await waitFor(() => seen.length === 3, 5000, 'the three events');
+      expect(seen).toEqual(['s1', 's2', 's4']);
+      expect(missed).toBe(1);
+    } finally {
+      stop();
+      await channel.close();
+      await pool.end();
+      await schema.drop();
+    }
+  });
 });

@@ -12,7 +12,7 @@ type SessionAttachments = { customer?: AttachedStream; agents: Map<string, Attac
 export class InProcessAttachments implements Attachments {
   private readonly sessions = new Map<string, SessionAttachments>();
 
-  constructor(private readonly store: Pick<SessionStore, 'markAwaiting'>) {}
+  constructor(private readonly store: Pick<SessionStore, 'markAwaiting' | 'findSession'>) {}
 
   async attachCustomer(sessionId: string, stream: AttachedStream): Promise<void> {
     const session = this.session(sessionId);
@@ -46,7 +46,8 @@ export class InProcessAttachments implements Attachments {
     this.forgetIfEmpty(sessionId, session);
     if (!requeueAt || agentsLeft > 0) return false;
     await this.store.markAwaiting(sessionId, requeueAt);
-    return true;
+    // Only an open session rejoins the queue (one ended meanwhile stays ended).
+    return (await this.store.findSession(sessionId))?.state === 'open';
   }
 
   async hasCustomer(sessionId: string): Promise<boolean> {
