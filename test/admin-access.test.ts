@@ -61,6 +61,18 @@ describe('demo mode', () => {
     expect(refusal.details).toBe('the admin service is for admins; ids of admins start with "admin"');
   });
 
+  test('every admin call is logged once: method, user (also one refused), status; why a credential failed is only in the log', async () => {
+    const method = '/support.admin.v1.SupportAdminService/GetQueueStatistics';
+    const linesOf = (user: string | undefined) => server.logs.filter((line) => line.msg === 'admin call ended' && line.method === method && line.user === user);
+    const before = { admin: linesOf('admin-ops').length, joe: linesOf('joe').length, none: linesOf(undefined).length };
+    expect(await unaryCode(admin, 'getQueueStatistics', {}, demoToken('admin-ops'))).toBe(grpc.status.OK);
+    expect(await unaryCode(admin, 'getQueueStatistics', {}, demoToken('joe'))).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await unaryCode(admin, 'getQueueStatistics', {}, demoToken())).toBe(grpc.status.UNAUTHENTICATED);
+    expect(linesOf('admin-ops').slice(before.admin)).toEqual([expect.objectContaining({ code: 'OK', duration_ms: expect.any(Number) })]);
+    expect(linesOf('joe').slice(before.joe)).toEqual([expect.objectContaining({ code: 'PERMISSION_DENIED' })]); // who was refused
+    expect(linesOf(undefined).slice(before.none)).toEqual([expect.objectContaining({ code: 'UNAUTHENTICATED', auth_failure: 'malformed demo token' })]);
+  });
+
   test('an admin id (case as typed: ids are taken in lower case) is a customer in the chat, and refused on ChatAgent', async () => {
     const customer = new CustomerStream(chat, 'Admin-Ops');
     expect(await customer.init()).toMatchObject({ customerName: 'admin-ops', history: [] });

@@ -89,7 +89,7 @@ describe('fixPackagelessNames (the symbol tables of @grpc/reflection, checked at
     ['no implementations', {}, 'ReflectionService.v1 has no services and symbols tables'],
     ['no v1alpha', { v1: tables() }, 'ReflectionService.v1Alpha has no services and symbols tables'],
     ['a symbols Map', { v1: tables(), v1Alpha: { services: {}, symbols: new Map() } }, 'ReflectionService.v1Alpha has no services and symbols tables'],
-    ['services missing', { v1: { services: {}, symbols: {} }, v1Alpha: tables() }, 'ReflectionService.v1.services lacks Support, grpc.health.v1.Health'],
+    ['services missing', { v1: { services: {}, symbols: {} }, v1Alpha: tables() }, 'ReflectionService.v1.services lacks Support, support.admin.v1.SupportAdminService, grpc.health.v1.Health'],
   ])('fails loudly on %s', (_shape, fake, message) => {
     expect(() => fixPackagelessNames(fake as unknown as ReflectionService)).toThrow(`@grpc/reflection ${REFLECTION_VERSION} has changed: ${message}`);
   });

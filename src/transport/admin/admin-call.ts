@@ -76,9 +76,9 @@ export function streamingAdminMethod<Req extends object, Res>(env: AdminEnvironm
 
 /** The caller's identity if it is an admin; UNAUTHENTICATED or PERMISSION_DENIED otherwise. */
 export async function admit(authenticator: Authenticator, metadata: Metadata, fields: LogFields): Promise<Identity> {
-  const identity = requireAdmin(await authenticator.identify(metadata), authenticator.adminHint);
-  fields.user = identity.userId;
-  return identity;
+  const identity = await authenticator.identify(metadata);
+  fields.user = identity.userId; // before the role check: the log says who was refused, for an audit
+  return requireAdmin(identity, authenticator.adminHint);
 }
 
 /** The request, or INVALID_ARGUMENT if its bytes could not be decoded (strict-decoding.ts). */
