@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { expect } from '@jest/globals';
 import path from 'node:path';
 import { ExportFormat, type SupportAdminServiceClient } from '../gen/support/admin/v1/admin';
 import type { SupportClient } from '../gen/support';
@@ -85,8 +86,8 @@ test('session ID: what it is, the agents who took part, and its history', async 
     `session   ${joeSession}`,
     'customer  joe',
     'state     ended',
-    expect.stringMatching(/^created   \d{4}-.*Z$/),
-    expect.stringMatching(/^ended     \d{4}-.*Z$/),
+    expect.stringMatching(/^created {3}\d{4}-.*Z$/),
+    expect.stringMatching(/^ended {5}\d{4}-.*Z$/),
     'agents    agent-ann',
     'entries   2',
   ]);

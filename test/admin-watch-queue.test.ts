@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import type { SupportAdminServiceClient } from '../gen/support/admin/v1/admin';
 import type { SupportClient } from '../gen/support';

@@ -1,16 +1,7 @@
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
-import {
-  ExportFormat,
-  SessionState,
-  type EraseCustomerRequest,
-  type EraseCustomerResponse,
-  type ExportSessionsRequest,
-  type ListSessionsRequest,
-  type ListSessionsResponse,
-  type SessionSummary,
-} from '../../gen/support/admin/v1/admin';
+import { ExportFormat, SessionState, type ExportSessionsRequest, type SessionSummary, type WatchQueueResponse } from '../../gen/support/admin/v1/admin';
 import { callUnary, type AdminConnection } from './admin-connection';
 import { queueEventLine, queueReport, sessionDetail, sessionTable } from './admin-format';
 import type { AdminCommandLine } from './admin-options';
@@ -30,11 +21,10 @@ const STATE_FILTERS = { awaiting: SessionState.SESSION_STATE_AWAITING, attended:
 const print = (output: CommandOutput, lines: readonly string[]) => output.out.write(lines.map((line) => `${line}\n`).join(''));
 
 const sessions: Command<'sessions'> = async (connection, { flags }, output) => {
-  const { client } = connection;
   const listed: SessionSummary[] = [];
   let pageToken = '';
   do {
-    const page = await callUnary<ListSessionsRequest, ListSessionsResponse>(connection, client.listSessions, {
+    const page = await callUnary(connection, 'listSessions', {
       state: flags.state ? STATE_FILTERS[flags.state] : SessionState.SESSION_STATE_UNSPECIFIED,
       customerId: flags.customer ?? '',
       agentId: flags.agent ?? '',
@@ -52,20 +42,20 @@ const sessions: Command<'sessions'> = async (connection, { flags }, output) => {
 };
 
 const session: Command<'session'> = async (connection, { args }, output) => {
-  print(output, sessionDetail(await callUnary(connection, connection.client.getSession, { sessionId: args[0]! })));
+  print(output, sessionDetail(await callUnary(connection, 'getSession', { sessionId: args[0]! })));
 };
 
 const queue: Command<'queue'> = async (connection, _line, output) => {
-  print(output, queueReport(await callUnary(connection, connection.client.getQueueStatistics, {}), new Date()));
+  print(output, queueReport(await callUnary(connection, 'getQueueStatistics', {}), new Date()));
 };
 
 const end: Command<'end'> = async (connection, { args }, output) => {
-  await callUnary(connection, connection.client.endSession, { sessionId: args[0]! });
+  await callUnary(connection, 'endSession', { sessionId: args[0]! });
   print(output, [`session ${oneLine(args[0]!)} ended`]);
 };
 
 const eraseCustomer: Command<'erase-customer'> = async (connection, { args }, output) => {
-  const erased = await callUnary<EraseCustomerRequest, EraseCustomerResponse>(connection, connection.client.eraseCustomer, { customerId: args[0]! });
+  const erased = await callUnary(connection, 'eraseCustomer', { customerId: args[0]! });
   print(output, [`customer ${shownName(args[0]!)} erased: ${erased.sessionsErased} session(s), ${erased.entriesErased} entr${erased.entriesErased === 1 ? 'y' : 'ies'}`]);
 };
 
@@ -73,7 +63,7 @@ const eraseCustomer: Command<'erase-customer'> = async (connection, { args }, ou
 const watch: Command<'watch'> = async (connection, _line, output) => {
   const call = connection.client.watchQueue({}, await connection.metadata());
   call.on('metadata', () => output.note(`* watching the queue on ${connection.address}; Ctrl-C to stop`));
-  call.on('data', (event) => print(output, [queueEventLine(event)]));
+  call.on('data', (event: WatchQueueResponse) => print(output, [queueEventLine(event)]));
   const stop = () => call.cancel();
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {

@@ -1,5 +1,17 @@
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
-import { SupportAdminServiceClient } from '../../gen/support/admin/v1/admin';
+import {
+  SupportAdminServiceClient,
+  type EndSessionRequest,
+  type EndSessionResponse,
+  type EraseCustomerRequest,
+  type EraseCustomerResponse,
+  type GetQueueStatisticsRequest,
+  type GetQueueStatisticsResponse,
+  type GetSessionRequest,
+  type GetSessionResponse,
+  type ListSessionsRequest,
+  type ListSessionsResponse,
+} from '../../gen/support/admin/v1/admin';
 import { callIdentity } from '../client/credentials';
 import { serverNamingOf } from '../client/tls-server-name';
 import { connectionFrom } from './chat-options-from-cli';
@@ -20,12 +32,23 @@ export function openAdminConnection(options: ConnectionOptions): AdminConnection
   return { client, address, metadata: identity.metadata };
 }
 
-type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown;
+/** The unary methods of the admin service, with their request and response types. */
+type UnaryMethods = {
+  listSessions: [ListSessionsRequest, ListSessionsResponse];
+  getSession: [GetSessionRequest, GetSessionResponse];
+  getQueueStatistics: [GetQueueStatisticsRequest, GetQueueStatisticsResponse];
+  endSession: [EndSessionRequest, EndSessionResponse];
+  eraseCustomer: [EraseCustomerRequest, EraseCustomerResponse];
+};
+type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 
-/** Calls a unary admin method; rejects with the server's ServiceError. */
-export async function callUnary<Req, Res>(connection: AdminConnection, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+/** Calls unary admin method `method`; rejects with the server's ServiceError. */
+export async function callUnary<M extends keyof UnaryMethods>(connection: AdminConnection, method: M, request: UnaryMethods[M][0]): Promise<UnaryMethods[M][1]> {
   const metadata = await connection.metadata();
+  const { client } = connection;
+  // The generated method has overloads; this is the one with metadata and a callback.
+  const call = client[method].bind(client) as unknown as (request: UnaryMethods[M][0], metadata: Metadata, callback: Callback<UnaryMethods[M][1]>) => unknown;
   return new Promise((resolve, reject) => {
-    method.call(connection.client, request, metadata, (error, response) => (error ? reject(error) : resolve(response)));
+    call(request, metadata, (error, response) => (error ? reject(error) : resolve(response)));
   });
 }
