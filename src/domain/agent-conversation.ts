@@ -4,6 +4,7 @@ import { encodedHistoryEntrySize, type Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { openLiveSession } from './live-session';
 import { announceQueueChange } from './queue-changes';
+import type { SessionRecord } from './session-store';
 
 /** What an agent stream sends besides the accepted session's snapshot: the others' entries, and the session's end. */
 export type AgentOutput = { kind: 'entry'; entry: Entry } | { kind: 'session-ended' };
@@ -85,8 +86,7 @@ export class AgentConversation {
       // Attached before the session is marked attended, so that a racing `leave` of the last other
       // agent sees this one and does not put the session back in the queue.
       const takesIt = await this.ctx.attachments.attachAgent(sessionId, this.agentId, { id: this.port.id, displace });
-      const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.ctx.store.markAttended(sessionId, this.agentId, this.ctx.now()));
-      if (takesIt) void announceQueueChange(this.ctx, 'taken', sessionId, live.snapshot.customerId);
+      const live = await openLiveSession(this.ctx, sessionId, (event) => this.onEvent(event), () => this.markAttended(sessionId, takesIt));
       // The stream ended while the session was taken (possibly before this stream attached, while
       // the queue was read): leave as any ended stream does, so it is not left marked as attended.
       if (this.closed) {
@@ -119,8 +119,20 @@ export class AgentConversation {
     if (!connection) return;
     this.connection = undefined;
     connection.unsubscribe();
-    const requeued = await this.ctx.attachments.detachAgent(connection.sessionId, this.agentId, this.port.id, requeue ? this.ctx.now() : undefined);
-    if (requeued) await announceQueueChange(this.ctx, 'waiting', connection.sessionId, connection.customerId);
+    await this.detachFrom(connection.sessionId, connection.customerId, requeue);
+  }
+
+  /** Records the join; when this agent took the session out of the queue (`takesIt`), the queue's watchers are told. */
+  private async markAttended(sessionId: string, takesIt: boolean): Promise<SessionRecord> {
+    const session = await this.ctx.store.markAttended(sessionId, this.agentId, this.ctx.now());
+    if (takesIt) void announceQueueChange(this.ctx, 'taken', sessionId, session.customerId);
+    return session;
+  }
+
+  /** Detaches this stream; with `requeue`, the session rejoins the queue if no agent is left, and the queue's watchers are told. */
+  private async detachFrom(sessionId: string, customerId: string | undefined, requeue: boolean): Promise<void> {
+    const requeued = await this.ctx.attachments.detachAgent(sessionId, this.agentId, this.port.id, requeue ? this.ctx.now() : undefined);
+    if (requeued) await announceQueueChange(this.ctx, 'waiting', sessionId, customerId);
   }
 
   private requireConnection(action: string): Connection {
