@@ -4,9 +4,11 @@ import type { SupportAdminServiceClient } from '../gen/support/admin/v1/admin';
 import type { SupportClient } from '../gen/support';
 import { connectAdmin, demoToken, unary } from './helpers/admin-client';
 import { AgentStream, connect, CustomerStream } from './helpers/chat-client';
+import pg from 'pg';
+import { connectionConfig } from '../src/storage/postgres/postgres-connection';
 import { describeWithPostgres } from './helpers/postgres';
 import { startDeployment, type TestDeployment } from './helpers/postgres-deployment';
-import { watchQueue } from './helpers/queue-watch';
+import { watchQueue, type QueueWatch } from './helpers/queue-watch';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { waitFor } from './helpers/wait';
 
@@ -151,5 +153,39 @@ describeWithPostgres('WatchQueue over two PostgreSQL instances', () => {
     expect(await watch.waitForEvents(3)).toEqual([`waiting ${sessionId} joe`, `taken ${sessionId} joe`, `waiting ${sessionId} joe`]);
     watch.call.cancel();
     joe.end();
+  });
+
+  test('a watch whose instance lost its channel to the others for a moment ends with UNAVAILABLE: changes may have been missed', async () => {
+    deployment = await startDeployment(1);
+    const admin = connectAdmin(deployment.instances[0]!.address);
+    clients.push(admin);
+    const watch = await watchQueue(admin);
+    // The instance's listening connection is the one whose last statement was its LISTEN.
+    const client = new pg.Client(connectionConfig({ url: deployment.schema.url, schema: deployment.schema.schema }));
+    await client.connect();
+    try {
+      const { rowCount } = await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND query LIKE $1", [`%${deployment.schema.schema}%`]);
+      expect(rowCount).toBe(1);
+    } finally {
+      await client.end();
+    }
+    await waitFor(() => watch.status() !== undefined, 20_000, 'the watch to end');
+    expect(watch.status()).toMatchObject({ code: grpc.status.UNAVAILABLE, details: "some of the queue's changes could not be received; watch again" });
+    // Once the channel listens again (a new watch is refused with UNAVAILABLE until then), a new watch sees changes.
+    const deadline = Date.now() + 10_000;
+    let again: QueueWatch | undefined;
+    while (!again) {
+      again = await watchQueue(admin).catch((error: Error) => {
+        if (Date.now() > deadline) throw error;
+        return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50));
+      });
+    }
+    const chat = connect(deployment.instances[0]!.address);
+    clients.push(chat);
+    const joe = new CustomerStream(chat, 'joe');
+    const { sessionId } = await joe.init();
+    expect(await again.waitForEvents(1)).toEqual([`waiting ${sessionId} joe`]);
+    joe.end();
+    again.call.cancel();
   });
 });
