@@ -94,7 +94,7 @@ test('session ID: what it is, the agents who took part, and its history', async 
   expect(printed.slice(8).map((line) => line.replace(/^\S+Z {2}/, ''))).toEqual(['customer joe: my card is blocked', 'agent agent-ann: unblocked:', '    try again', '']);
 });
 
-test('export ID: JSON Lines on standard output, entry by entry as the service exports it; a range as text to a file, byte for byte', async () => {
+test('export ID: JSON Lines on standard output, entry by entry as the service exports it; a range as text to a file, byte for byte; a failed one leaves no file', async () => {
   const run = await as('admin-ops', 'export', joeSession);
   expect(run.code).toBe(0);
   const viaRpc = await exportText(admin, { $case: 'sessionId', value: joeSession });
@@ -110,6 +110,10 @@ test('export ID: JSON Lines on standard output, entry by entry as the service ex
   expect(fs.readFileSync(file, 'utf8')).toBe(range.text);
   expect(toFile.stderr).toBe(`* exported ${Buffer.byteLength(range.text)} bytes to ${file}\n`);
   expect(range.text).toContain(`== Session ${sueSession}, customer sue`);
+  // A failed export leaves no file that could pass for a whole one.
+  const missing = path.join(dir, 'missing.jsonl');
+  expect(await as('admin-ops', 'export', 'no-such-session', '--out', missing)).toEqual({ code: 1, stdout: '', stderr: 'admin: NOT_FOUND: no such session\n' });
+  expect(fs.existsSync(missing)).toBe(false);
 });
 
 test('watch: one line per change of the queue until Ctrl-C, which ends it with exit 0', async () => {

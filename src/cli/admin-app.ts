@@ -9,6 +9,10 @@ import { oneLine } from './untrusted-text';
 
 /** Exit codes: 0 done, 1 refused or failed (the server's reason on standard error), 2 a bad command line. */
 async function main(argv: string[]): Promise<number> {
+  // The reader of standard output went away (`| head`): nothing more to print, and no error to report.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+  });
   if (argv.includes('--help')) return (process.stdout.write(`${adminUsage()}\n`), 0);
   let line: AdminCommandLine;
   let connection;

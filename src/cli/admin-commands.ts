@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { once } from 'node:events';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
-import { ExportFormat, SessionState, type ExportSessionsRequest, type SessionSummary, type WatchQueueResponse } from '../../gen/support/admin/v1/admin';
+import { ExportFormat, SessionState, type ExportSessionsRequest, type ExportSessionsResponse, type SessionSummary, type WatchQueueResponse } from '../../gen/support/admin/v1/admin';
 import { callUnary, type AdminConnection } from './admin-connection';
 import { queueEventLine, queueReport, sessionDetail, sessionTable } from './admin-format';
 import type { AdminCommandLine } from './admin-options';
@@ -74,25 +76,33 @@ const watch: Command<'watch'> = async (connection, _line, output) => {
   }
 };
 
-/** The chunks as they come, each written once the output has taken the one before: a large export is never held whole. */
+/**
+ * The chunks as they come, each written once the output has taken the one before (pipeline's
+ * back-pressure pauses the call): a large export is never held whole. A failed export to a file
+ * removes the file, so that part of an export is never taken for all of it.
+ */
 const exportCommand: Command<'export'> = async (connection, { args, flags }, output) => {
   const request: ExportSessionsRequest = {
     selection: exportSelection(args, flags),
     format: flags.format === 'text' ? ExportFormat.EXPORT_FORMAT_PLAIN_TEXT : ExportFormat.EXPORT_FORMAT_JSON_LINES,
   };
-  const file = flags.out === undefined ? undefined : fs.createWriteStream(flags.out);
-  const out = file ?? output.out;
+  const call = connection.client.exportSessions(request, await connection.metadata());
   let bytes = 0;
+  const chunks = new Transform({
+    writableObjectMode: true,
+    transform(response: ExportSessionsResponse, _encoding, done) {
+      bytes += response.chunk.length;
+      done(null, response.chunk);
+    },
+  });
+  if (flags.out === undefined) return pipeline(call, chunks, output.out, { end: false });
   try {
-    for await (const response of connection.client.exportSessions(request, await connection.metadata())) {
-      const { chunk } = response as { chunk: Uint8Array };
-      bytes += chunk.length;
-      if (!out.write(chunk)) await once(out, 'drain');
-    }
-  } finally {
-    if (file) await new Promise((resolve) => file.end(resolve));
+    await pipeline(call, chunks, fs.createWriteStream(flags.out));
+  } catch (error) {
+    fs.rmSync(flags.out, { force: true });
+    throw error;
   }
-  if (flags.out !== undefined) output.note(`* exported ${bytes} bytes to ${flags.out}`);
+  output.note(`* exported ${bytes} bytes to ${flags.out}`);
 };
 
 function exportSelection(args: readonly string[], flags: Extract<AdminCommandLine, { command: 'export' }>['flags']): ExportSessionsRequest['selection'] {
