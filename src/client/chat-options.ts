@@ -35,7 +35,7 @@ export function channelOptionsOf(options: ChatOptions): ChannelOptions {
     'grpc.use_local_subchannel_pool': 1,
     'grpc.keepalive_time_ms': keepaliveMs,
     'grpc.keepalive_timeout_ms': 10_000,
-    ...(options.tls === undefined ? {} : serverNamingOf(options.address).channelOptions),
+    ...(options.tls === undefined ? {} : serverNamingOf(options.address, options.channelOptions).channelOptions),
     ...options.channelOptions,
   };
 }

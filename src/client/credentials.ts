@@ -1,7 +1,7 @@
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { ChatClientError } from './chat-client-error';
-import { serverNamingOf } from './tls-server-name';
+import type { ServerNaming } from './tls-server-name';
 
 /**
  * Who the client is: the demo token (`authorization: token <id>`), or a signed JWT (`authorization:
@@ -40,10 +40,10 @@ export type CallIdentity = Readonly<{
  * metadata rather than in call credentials because grpc-js refuses call credentials on an
  * insecure channel, and the demo mode runs on plain loopback.
  */
-export function callIdentity(credentials: ChatCredentials, tls: TlsOptions | undefined, address: string): CallIdentity {
+export function callIdentity(credentials: ChatCredentials, tls: TlsOptions | undefined, naming: ServerNaming): CallIdentity {
   const header = async () => ('token' in credentials ? `token ${credentials.token}` : `Bearer ${await bearerOf(credentials)}`);
   return {
-    channel: channelCredentials(tls, address),
+    channel: channelCredentials(tls, naming),
     metadata: async () => {
       const metadata = new Metadata();
       metadata.set('authorization', await header());
@@ -63,9 +63,9 @@ async function bearerOf(credentials: Exclude<ChatCredentials, { token: string }>
   return typeof credentials.bearer === 'string' ? credentials.bearer : credentials.bearer();
 }
 
-function channelCredentials(tls: TlsOptions | undefined, address: string): ChannelCredentials {
+function channelCredentials(tls: TlsOptions | undefined, naming: ServerNaming): ChannelCredentials {
   if (tls === undefined) return grpcCredentials.createInsecure();
-  const { checkServerIdentity } = serverNamingOf(address);
+  const { checkServerIdentity } = naming;
   const verify = checkServerIdentity ? { checkServerIdentity } : {};
   if (tls === true) return grpcCredentials.createSsl(null, null, null, verify);
   if ((tls.cert === undefined) !== (tls.key === undefined)) {

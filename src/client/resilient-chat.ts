@@ -15,6 +15,7 @@ import { iterateEvents } from './event-iterator';
 import { refusalOf } from './message-check';
 import { Outgoing } from './outbox';
 import { SessionFeed } from './session-feed';
+import { serverNamingOf } from './tls-server-name';
 
 export type { SessionInfo } from './chat-phase';
 
@@ -35,7 +36,7 @@ export class ResilientChat<Req, Res> extends EventEmitter<ChatEvents> {
     private readonly options: ChatOptions,
   ) {
     super();
-    this.identity = callIdentity(options.credentials, options.tls, options.address);
+    this.identity = callIdentity(options.credentials, options.tls, serverNamingOf(options.address, options.channelOptions));
     this.channel = new ChatChannel(options, this.identity.channel);
     const machine = (this.machine = new ChatStateMachine<Req, Res>(this, protocol.leaveNeedsServer, () => this.channel.drop()));
     const feed = new SessionFeed<Req, Res>({ role: protocol.role, id: this.identity.userId }, {

@@ -18,9 +18,10 @@ export type ServerNaming = Readonly<{
   checkServerIdentity: ((name: string, cert: PeerCertificate) => Error | undefined) | undefined;
 }>;
 
-export function serverNamingOf(address: string): ServerNaming {
+/** `channelOptions`: the app's own; a server name it sets there is its choice, and left alone. */
+export function serverNamingOf(address: string, channelOptions: ChannelOptions | undefined): ServerNaming {
   const ip = ipHostOf(address);
-  if (ip === undefined) return { channelOptions: {}, checkServerIdentity: undefined };
+  if (ip === undefined || channelOptions?.['grpc.ssl_target_name_override'] !== undefined) return { channelOptions: {}, checkServerIdentity: undefined };
   return {
     channelOptions: { 'grpc.ssl_target_name_override': NO_SERVER_NAME },
     // The certificate must still name the IP connected to (an IP subjectAltName), as it would without the override.

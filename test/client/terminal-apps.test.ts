@@ -298,3 +298,33 @@ test('after giving up, the next start looks the messages written before the brea
   agent.end();
   client.close();
 });
+
+test('after a takeover, messages written just before it that are in the history are not reported at the next start', async () => {
+  const address = await startServer();
+  const stateFile = path.join(dir, 'sessions.json');
+  const args = ['--user', 'joe', '--server', address, '--state-file', stateFile];
+  const first = launch(CUSTOMER_APP, args);
+  const sessionId = (await first.waitForLine(/^\* session (\S+): type to chat/))[1]!;
+  const client = connect(address);
+  const agent = new AgentStream(client, 'agent-smith');
+  await agent.accept(sessionId);
+  first.type('written before the takeover');
+  expect(describeAgentResponse(await agent.next())).toBe('customer: written before the takeover');
+
+  // Another window of the same user resumes the session: the first stops, unable to check its message.
+  const second = launch(CUSTOMER_APP, args);
+  await second.waitForLine(new RegExp(`^\\* session ${sessionId}: type to chat`));
+  await first.waitForLine(/^\* disconnected: the session was taken over .*; written just before \(the next start checks whether they arrived\): "written before the takeover"$/);
+  expect(await first.exited).toBe(1);
+  second.endInput();
+  expect(await second.exited).toBe(0);
+
+  const third = launch(CUSTOMER_APP, args);
+  await third.waitForLine(/joe \(you\): written before the takeover$/);
+  third.endInput();
+  expect(await third.exited).toBe(0);
+  expect(third.lines.filter((line) => /deliver/.test(line))).toEqual([]);
+  expect(JSON.parse(fs.readFileSync(stateFile, 'utf8'))).toEqual({ sessions: { joe: sessionId } });
+  agent.end();
+  client.close();
+});
