@@ -27,8 +27,9 @@ export type AdminConnection = Readonly<{
 
 export function openAdminConnection(options: ConnectionOptions): AdminConnection {
   const { address, credentials, tls } = connectionFrom(options);
-  const identity = callIdentity(credentials, tls, address);
-  const client = new SupportAdminServiceClient(address, identity.channel, tls === undefined ? {} : serverNamingOf(address).channelOptions);
+  const naming = serverNamingOf(address, undefined);
+  const identity = callIdentity(credentials, tls, naming);
+  const client = new SupportAdminServiceClient(address, identity.channel, tls === undefined ? {} : naming.channelOptions);
   return { client, address, metadata: identity.metadata };
 }
 
