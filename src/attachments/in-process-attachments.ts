@@ -12,7 +12,7 @@ type SessionAttachments = { customer?: AttachedStream | undefined; agents: Map<s
 export class InProcessAttachments implements Attachments {
   private readonly sessions = new Map<string, SessionAttachments>();
 
-  constructor(private readonly store: Pick<SessionStore, 'markAwaiting'>) {}
+  constructor(private readonly store: Pick<SessionStore, 'markAwaiting' | 'findSession'>) {}
 
   async attachCustomer(sessionId: string, stream: AttachedStream): Promise<void> {
     const session = this.session(sessionId);
@@ -29,20 +29,25 @@ export class InProcessAttachments implements Attachments {
     return true;
   }
 
-  async attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<void> {
+  async attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<boolean> {
     const agents = this.session(sessionId).agents;
     const previous = agents.get(agentId);
+    const first = agents.size === (previous ? 1 : 0);
     agents.set(agentId, stream);
     previous?.displace();
+    return first;
   }
 
-  async detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<void> {
+  async detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<boolean> {
     const session = this.sessions.get(sessionId);
-    if (session?.agents.get(agentId)?.id !== streamId) return;
+    if (session?.agents.get(agentId)?.id !== streamId) return false;
     session.agents.delete(agentId);
     const agentsLeft = session.agents.size;
     this.forgetIfEmpty(sessionId, session);
-    if (requeueAt && agentsLeft === 0) await this.store.markAwaiting(sessionId, requeueAt);
+    if (!requeueAt || agentsLeft > 0) return false;
+    await this.store.markAwaiting(sessionId, requeueAt);
+    // Only an open session rejoins the queue (one ended meanwhile stays ended).
+    return (await this.store.findSession(sessionId))?.state === 'open';
   }
 
   async hasCustomer(sessionId: string): Promise<boolean> {

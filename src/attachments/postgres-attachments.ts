@@ -36,8 +36,8 @@ export class PostgresAttachments implements Attachments {
     channel.onReconnect(() => void this.displaceReplaced().catch(() => {}));
   }
 
-  attachCustomer(sessionId: string, stream: AttachedStream): Promise<void> {
-    return this.attach(sessionId, 'customer', THE_CUSTOMER, stream);
+  async attachCustomer(sessionId: string, stream: AttachedStream): Promise<void> {
+    await this.attach(sessionId, 'customer', THE_CUSTOMER, stream);
   }
 
   detachCustomer(sessionId: string, streamId: StreamId): Promise<boolean> {
@@ -51,23 +51,24 @@ export class PostgresAttachments implements Attachments {
     });
   }
 
-  attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<void> {
+  attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<boolean> {
     return this.attach(sessionId, 'agent', agentId, stream);
   }
 
-  detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<void> {
+  detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<boolean> {
     this.local.delete(streamId);
     return unlessUnavailable(() =>
       inTransaction(this.pool, async (client) => {
         const pk = await lockSession(client, sessionId);
-        if (pk === undefined) return;
+        if (pk === undefined) return false;
         const { rowCount } = await client.query("DELETE FROM attendance WHERE session_pk = $1 AND role = 'agent' AND user_id = $2 AND stream_id = $3", [pk, agentId, streamId]);
-        if (rowCount !== 1 || !requeueAt) return;
-        await client.query(
+        if (rowCount !== 1 || !requeueAt) return false;
+        const requeued = await client.query(
           `UPDATE sessions SET awaiting_since = ${queueTime('$2')}
             WHERE pk = $1 AND state = 'open' AND NOT EXISTS (SELECT 1 FROM attendance WHERE session_pk = $1 AND role = 'agent')`,
           [pk, requeueAt.getTime()],
         );
+        return requeued.rowCount === 1;
       }),
     );
   }
@@ -105,33 +106,39 @@ export class PostgresAttachments implements Attachments {
     for (const id of ids) if (!attached.has(id)) this.local.get(id)?.stream.displace();
   }
 
-  /** Records the stream as the session's one for `role` and `userId`, and displaces the one it replaces, wherever it is. */
-  private async attach(sessionId: string, role: Role, userId: string, stream: AttachedStream): Promise<void> {
+  /**
+   * Records the stream as the session's one for `role` and `userId`, and displaces the one it
+   * replaces, wherever it is. True if no other user of that role was attached.
+   */
+  private async attach(sessionId: string, role: Role, userId: string, stream: AttachedStream): Promise<boolean> {
     const local: LocalStream = { sessionId, role, stream, recorded: false };
     this.local.set(stream.id, local);
-    const previous = await unlessUnavailable(() =>
+    const attached = await unlessUnavailable(() =>
       inTransaction(this.pool, async (client) => {
         const pk = await lockSession(client, sessionId);
-        if (pk === undefined) return undefined;
-        const { rows } = await client.query<{ stream_id: string; instance_id: string }>(
-          'SELECT stream_id, instance_id FROM attendance WHERE session_pk = $1 AND role = $2 AND user_id = $3',
-          [pk, role, userId],
+        if (pk === undefined) return [];
+        const { rows } = await client.query<{ user_id: string; stream_id: string; instance_id: string }>(
+          'SELECT user_id, stream_id, instance_id FROM attendance WHERE session_pk = $1 AND role = $2',
+          [pk, role],
         );
         await client.query(
           `INSERT INTO attendance (session_pk, role, user_id, stream_id, instance_id) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (session_pk, role, user_id) DO UPDATE SET stream_id = EXCLUDED.stream_id, instance_id = EXCLUDED.instance_id`,
           [pk, role, userId, stream.id, this.instanceId],
         );
-        return rows[0];
+        return rows;
       }),
     ).catch((error: unknown) => {
       this.local.delete(stream.id);
       throw error;
     });
     local.recorded = true;
-    if (!previous || previous.stream_id === stream.id) return;
+    const first = attached.every((row) => row.user_id === userId);
+    const previous = attached.find((row) => row.user_id === userId);
+    if (!previous || previous.stream_id === stream.id) return first;
     if (previous.instance_id === this.instanceId) this.local.get(previous.stream_id)?.stream.displace();
     else this.channel.send({ t: 'displace', i: previous.instance_id, s: previous.stream_id } satisfies DisplaceMessage);
+    return first;
   }
 }
 

@@ -1,17 +1,20 @@
 import fs from 'node:fs';
 import { jwtSubject, type ChatCredentials, type ChatOptions, type TlsOptions } from '../client';
-import { UsageError, type CommonOptions } from './cli-options';
+import { UsageError, type CommonOptions, type ConnectionOptions } from './cli-options';
 
 /** The library's options for the flags both apps share; reads the JWT and PEM files named. */
 export function chatOptionsFrom(options: CommonOptions): ChatOptions {
-  const credentials = options.jwtFile ? jwtFileCredentials(options.jwtFile, options.user) : { token: demoUser(options.user) };
   return {
-    address: options.server,
-    credentials,
-    tls: tlsFrom(options),
+    ...connectionFrom(options),
     backoff: { initialMs: options.retryInitialMs, maxMs: options.retryMaxMs },
     giveUp: { maxElapsedMs: options.giveUpAfterS * 1000 },
   };
+}
+
+/** The server, credentials and TLS that the connection flags name (the terminal apps', the admin command line's). */
+export function connectionFrom(options: ConnectionOptions): Required<Pick<ChatOptions, 'address' | 'credentials'>> & Pick<ChatOptions, 'tls'> {
+  const credentials = options.jwtFile ? jwtFileCredentials(options.jwtFile, options.user) : { token: demoUser(options.user) };
+  return { address: options.server, credentials, tls: tlsFrom(options) };
 }
 
 /**
@@ -33,7 +36,7 @@ function demoUser(user: string | undefined): string {
   return user;
 }
 
-function tlsFrom(options: CommonOptions): TlsOptions | undefined {
+function tlsFrom(options: ConnectionOptions): TlsOptions | undefined {
   const { tls, tlsCa, tlsCert, tlsKey } = options;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (!tls && tlsCa === undefined && tlsCert === undefined) return undefined;

@@ -7,8 +7,11 @@ export class UsageError extends Error {}
 const positiveWhole = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().min(1));
 const path = z.string().trim().min(1);
 
-/** Flags both apps take (flag-table.ts: one row per flag, its rule, default and help line). */
-const common = {
+/**
+ * Where the server is and who the user is: the flags of the terminal apps and of the admin command
+ * line (flag-table.ts: one row per flag, its rule, default and help line).
+ */
+export const CONNECTION_FLAGS = {
   /** Optional with --jwt-file, whose token names the user (chat-options-from-cli.ts). */
   user: {
     schema: z.string().regex(/^\S{1,128}$/, 'expected 1 to 128 characters without white space').optional(),
@@ -24,6 +27,11 @@ const common = {
   tlsCa: { schema: path.optional(), help: 'PATH: a PEM CA to trust instead (implies --tls)' },
   tlsCert: { schema: path.optional(), help: 'PATH: a PEM client certificate, for mTLS (with --tls-key)' },
   tlsKey: { schema: path.optional(), help: 'PATH: the PEM key of --tls-cert' },
+} satisfies Record<string, FlagOption>;
+
+/** Flags both apps take: the connection's, and how they reconnect. */
+const common = {
+  ...CONNECTION_FLAGS,
   retryInitialMs: { schema: positiveWhole, default: '250', help: 'first reconnect delay, in ms' },
   retryMaxMs: { schema: positiveWhole, default: '5000', help: 'largest reconnect delay, in ms' },
   giveUpAfterS: { schema: positiveWhole, default: '300', help: 'stop reconnecting after this many seconds without the server' },
@@ -35,6 +43,7 @@ const customer = {
   new: { schema: switchValue, default: 'false', switch: true, help: 'start a new session even if the last one is still open' },
 } satisfies Record<string, FlagOption>;
 
+export type ConnectionOptions = ParsedFlags<typeof CONNECTION_FLAGS>['values'];
 export type CommonOptions = ParsedFlags<typeof common>['values'];
 export type CustomerCliOptions = ParsedFlags<typeof customer>['values'];
 export type AgentCliOptions = CommonOptions;

@@ -2,6 +2,8 @@ import type { Attachments } from './attachments';
 import { ChatError } from './chat-error';
 import type { Entry } from './entry';
 import type { EventBus } from './event-bus';
+import { announceQueueChange } from './queue-changes';
+import type { QueueEvents } from './queue-events';
 import type { QueueStatistics, QueueStatisticsSource } from './queue-statistics';
 import type { CustomerErasure, ListPosition, SessionAdministration, SessionFilter, SessionPage, SessionSummary } from './session-administration';
 import type { SessionStore } from './session-store';
@@ -11,6 +13,7 @@ export type AdministrationContext = Readonly<{
   store: SessionStore;
   bus: EventBus;
   attachments: Attachments;
+  queue: QueueEvents;
   administration: SessionAdministration;
   queueStatistics: QueueStatisticsSource;
   now: () => Date;
@@ -54,12 +57,16 @@ export class Administration {
   async endSession(sessionId: string): Promise<void> {
     const { lastSeq } = await this.ctx.store.endSession(sessionId, this.ctx.now());
     this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
+    await announceQueueChange(this.ctx, 'ended', sessionId);
   }
 
   /** Erases every session of the customer; the streams of those that were open are ended as by a hang-up. */
   async eraseCustomer(customerId: string): Promise<CustomerErasure> {
     const erasure = await this.ctx.administration.eraseCustomer(customerId);
-    for (const { id, lastSeq } of erasure.ended) this.ctx.bus.publish({ kind: 'ended', sessionId: id, seq: lastSeq + 1 });
+    for (const { id, lastSeq } of erasure.ended) {
+      this.ctx.bus.publish({ kind: 'ended', sessionId: id, seq: lastSeq + 1 });
+      void announceQueueChange(this.ctx, 'ended', id, customerId);
+    }
     return erasure;
   }
 

@@ -3,11 +3,14 @@ import { ChatError } from './chat-error';
 import type { Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { joinSession } from './join-session';
+import { announceQueueChange } from './queue-changes';
+import type { StoredSession } from './session-store';
 
 /** What an agent stream sends besides the accepted session's snapshot: the others' entries, and the session's end. */
 export type AgentOutput = { kind: 'entry'; entry: Entry } | { kind: 'session-ended' };
 
-type Connection = { readonly sessionId: string; readonly unsubscribe: () => void };
+/** The session this stream is in, and its customer (the queue's events name it). */
+type Connection = { readonly sessionId: string; readonly customerId: string | undefined; readonly unsubscribe: () => void };
 
 /**
  * The state machine of one ChatAgent stream (SPEC §4): disconnected until `accept`, then
@@ -33,17 +36,23 @@ export class AgentConversation {
     const id = sessionId === '' ? await this.takeFromQueue() : await this.checkAcceptable(sessionId);
     this.lastSessionId = id;
     const displace = () => this.port.abort(new ChatError('aborted', 'another stream of this agent took the session over'));
+    let takesIt = false; // no other agent was attached: this one takes the session out of the queue
+    let customerId: string | undefined;
     await joinSession(this.ctx, this.port, {
       sessionId: id,
       onEvent: (event) => this.onEvent(event),
-      attach: () => this.ctx.attachments.attachAgent(id, this.agentId, { id: this.port.id, displace }),
-      record: () => this.ctx.store.markAttended(id, this.agentId, this.ctx.now()),
+      attach: async () => void (takesIt = await this.ctx.attachments.attachAgent(id, this.agentId, { id: this.port.id, displace })),
+      record: async () => {
+        const session = await this.markAttended(id, takesIt);
+        customerId = session.customerId;
+        return session;
+      },
       // Left as any ended stream leaves, so that a session taken from the queue goes back to it.
-      detach: () => this.ctx.attachments.detachAgent(id, this.agentId, this.port.id, this.ctx.now()),
+      detach: () => this.detachFrom(id, customerId, true),
       // Its end is news for an agent: it gets the snapshot, then session_ended.
       refuseEndedMeanwhile: false,
       enter: (unsubscribe) => {
-        this.connection = { sessionId: id, unsubscribe };
+        this.connection = { sessionId: id, customerId, unsubscribe };
         return () => this.detach(true);
       },
     });
@@ -104,7 +113,20 @@ export class AgentConversation {
     if (!connection) return;
     this.connection = undefined;
     connection.unsubscribe();
-    await this.ctx.attachments.detachAgent(connection.sessionId, this.agentId, this.port.id, requeue ? this.ctx.now() : undefined);
+    await this.detachFrom(connection.sessionId, connection.customerId, requeue);
+  }
+
+  /** Records the join; when this agent took the session out of the queue (`takesIt`), the queue's watchers are told. */
+  private async markAttended(sessionId: string, takesIt: boolean): Promise<StoredSession> {
+    const session = await this.ctx.store.markAttended(sessionId, this.agentId, this.ctx.now());
+    if (takesIt) void announceQueueChange(this.ctx, 'taken', sessionId, session.customerId);
+    return session;
+  }
+
+  /** Detaches this stream; with `requeue`, the session rejoins the queue if no agent is left, and the queue's watchers are told. */
+  private async detachFrom(sessionId: string, customerId: string | undefined, requeue: boolean): Promise<void> {
+    const requeued = await this.ctx.attachments.detachAgent(sessionId, this.agentId, this.port.id, requeue ? this.ctx.now() : undefined);
+    if (requeued) await announceQueueChange(this.ctx, 'waiting', sessionId, customerId);
   }
 
   private requireConnection(action: string): Connection {

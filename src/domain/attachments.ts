@@ -14,14 +14,17 @@ export interface Attachments {
   attachCustomer(sessionId: string, stream: AttachedStream): Promise<void>;
   /** Detaches `streamId` if it is still the session's customer stream; true if it was. */
   detachCustomer(sessionId: string, streamId: StreamId): Promise<boolean>;
-  /** Attaches an agent's stream, displacing that agent's previous stream in the session. */
-  attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<void>;
+  /**
+   * Attaches an agent's stream, displacing that agent's previous stream in the session. True if no
+   * other agent was attached: this agent takes the session out of the awaiting queue.
+   */
+  attachAgent(sessionId: string, agentId: string, stream: AttachedStream): Promise<boolean>;
   /**
    * Detaches `streamId` if it is still `agentId`'s stream in the session. With `requeueAt`, if no
    * agent is left, the session rejoins the awaiting queue at its end, in the same step (so two
-   * agents leaving at once never both think the other stays).
+   * agents leaving at once never both think the other stays). True if the session rejoined the queue.
    */
-  detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<void>;
+  detachAgent(sessionId: string, agentId: string, streamId: StreamId, requeueAt?: Date): Promise<boolean>;
   /** Whether a customer stream is attached to the session, on any live instance. */
   hasCustomer(sessionId: string): Promise<boolean>;
   /** Agent streams attached to sessions, over every live instance (the admin service's queue statistics). */

@@ -1,5 +1,6 @@
 import type { Attachments } from './attachments';
 import type { EventBus, StreamId } from './event-bus';
+import type { QueueEvents } from './queue-events';
 import type { HistoryLimits, SessionStore } from './session-store';
 import type { ChatError } from './chat-error';
 import type { Author, SessionSnapshot } from './entry';
@@ -12,6 +13,8 @@ export type ChatContext = Readonly<{
   store: SessionStore;
   bus: EventBus;
   attachments: Attachments;
+  /** Where the queue's changes are published (the admin service's WatchQueue). */
+  queue: QueueEvents;
   limits: ChatLimits;
   /** The wall clock (injectable so tests can step it back). */
   now: () => Date;

@@ -4,6 +4,7 @@ import type { Author, Entry } from './entry';
 import type { SessionEvent } from './event-bus';
 import { joinSession } from './join-session';
 import type { StoredSession } from './session-store';
+import { announceQueueChange } from './queue-changes';
 
 /** What a customer stream sends besides the session's snapshot: agents' messages. */
 export type CustomerOutput = { kind: 'agent-message'; entry: Entry };
@@ -67,6 +68,7 @@ export class CustomerConversation {
     // Left first: this stream's own end is not news to it (see onEvent).
     const detached = this.detach();
     this.ctx.bus.publish({ kind: 'ended', sessionId, seq: lastSeq + 1 });
+    void announceQueueChange(this.ctx, 'ended', sessionId, this.customerId);
     await detached;
   }
 
@@ -79,6 +81,7 @@ export class CustomerConversation {
   private async createSession(): Promise<string> {
     const sessionId = this.ctx.newSessionId();
     await this.ctx.store.createSession(sessionId, this.customerId, this.ctx.now(), this.ctx.limits.maxOpenSessions);
+    void announceQueueChange(this.ctx, 'waiting', sessionId, this.customerId);
     return sessionId;
   }
 

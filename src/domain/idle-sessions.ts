@@ -1,4 +1,5 @@
 import type { ChatContext } from './chat-context';
+import { announceQueueChange } from './queue-changes';
 
 /** How many idle sessions one sweep ends at most, so that a backlog never blocks the event loop for long. */
 const SWEEP_BATCH = 500;
@@ -24,6 +25,7 @@ export async function endIdleSessions(ctx: ChatContext, idleTimeoutMs: number): 
     const end = await ctx.store.endIdleSession(sessionId, cutoff, now);
     if (!end) continue;
     ctx.bus.publish({ kind: 'ended', sessionId, seq: end.lastSeq + 1 });
+    await announceQueueChange(ctx, 'ended', sessionId);
     ended++;
   }
   return ended;

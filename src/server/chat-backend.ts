@@ -3,22 +3,28 @@ import { InProcessAttachments } from '../attachments/in-process-attachments';
 import { PostgresAttachments } from '../attachments/postgres-attachments';
 import { InProcessEventBus } from '../bus/in-process-event-bus';
 import { PostgresEventBus } from '../bus/postgres-event-bus';
+import { InProcessQueueEvents } from '../bus/in-process-queue-events';
+import { PostgresQueueEvents } from '../bus/postgres-queue-events';
 import type { Config } from '../config/config';
 import type { Attachments } from '../domain/attachments';
 import type { EventBus } from '../domain/event-bus';
+import type { QueueEvents } from '../domain/queue-events';
 import type { QueueStatisticsSource } from '../domain/queue-statistics';
 import type { SessionAdministration } from '../domain/session-administration';
+import type { SessionRanges } from '../domain/session-ranges';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
-import { InstanceLease } from '../storage/postgres/instance-lease';
+import { InstanceLease, type RequeuedSession } from '../storage/postgres/instance-lease';
 import { PostgresChannel } from '../storage/postgres/postgres-channel';
 import { createPool, redactedUrl, type PostgresLocation } from '../storage/postgres/postgres-connection';
 import { migratePostgres } from '../storage/postgres/postgres-migrations';
 import { PostgresQueueStatistics } from '../storage/postgres/postgres-queue-statistics';
 import { PostgresSessionAdministration } from '../storage/postgres/postgres-session-administration';
+import { PostgresSessionRanges } from '../storage/postgres/postgres-session-ranges';
 import { PostgresSessionStore } from '../storage/postgres/postgres-session-store';
 import { SqliteQueueStatistics } from '../storage/sqlite-queue-statistics';
 import { SqliteSessionAdministration } from '../storage/sqlite-session-administration';
+import { SqliteSessionRanges } from '../storage/sqlite-session-ranges';
 import { openStore } from './open-store';
 
 /** Connections of an instance's pool (its LISTEN connection aside). */
@@ -31,10 +37,14 @@ export type ChatBackend = Readonly<{
   store: SessionStore;
   bus: EventBus & { readonly subscribedSessionCount: number };
   attachments: Attachments;
+  /** The queue's changes, to every instance's watchers (the admin service's WatchQueue). */
+  queue: QueueEvents;
   /** The queue's counts as the database has them (metrics, the admin service). */
   queueStatistics: QueueStatisticsSource;
   /** The admin service's reads, participants and erasure. */
   administration: SessionAdministration;
+  /** The sessions of a time range, a page at a time (transcript exports). */
+  ranges: SessionRanges;
   /** For the start line: which store and bus, without credentials. */
   description: Readonly<Record<string, string>>;
   /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
@@ -59,8 +69,10 @@ async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBa
     store,
     bus: new InProcessEventBus(listenerErrorLogger(logger)),
     attachments: new InProcessAttachments(store),
+    queue: new InProcessQueueEvents(watcherErrorLogger(logger)),
     queueStatistics: new SqliteQueueStatistics(db),
     administration: new SqliteSessionAdministration(db, store),
+    ranges: new SqliteSessionRanges(db),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
@@ -76,7 +88,11 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
     logger.info('database ready', { store: redactedUrl(config.store), schema: config.pgSchema, schema_version: migrations.version, migrations_applied: migrations.applied.join(',') });
     const channel = new PostgresChannel(location, pool, reportError);
     await channel.open();
-    const lease = new InstanceLease(pool, instanceId, config.instanceLeaseSeconds, events.onLeaseLost, reportError);
+    const queue = config.bus === 'postgres' ? new PostgresQueueEvents(instanceId, channel, watcherErrorLogger(logger)) : new InProcessQueueEvents(watcherErrorLogger(logger));
+    const requeued = (sessions: readonly RequeuedSession[]) => {
+      for (const { id, customerId } of sessions) queue.publish({ kind: 'waiting', sessionId: id, customerId, at: new Date() });
+    };
+    const lease = new InstanceLease(pool, instanceId, config.instanceLeaseSeconds, events.onLeaseLost, reportError, requeued);
     await lease.start();
     let stopWatching = () => {};
     const bus = config.bus === 'postgres' ? new PostgresEventBus(instanceId, pool, channel, reportError) : new InProcessEventBus(listenerErrorLogger(logger));
@@ -84,8 +100,10 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
       store: new PostgresSessionStore(pool),
       bus,
       attachments: new PostgresAttachments(instanceId, pool, channel),
+      queue,
       queueStatistics: new PostgresQueueStatistics(pool),
       administration: new PostgresSessionAdministration(pool),
+      ranges: new PostgresSessionRanges(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
       close: async () => {
@@ -116,4 +134,8 @@ function watchDatabase(pool: pg.Pool, channel: PostgresChannel, onChange: (reach
 
 function listenerErrorLogger(logger: Logger) {
   return (error: unknown, sessionId: string) => logger.error('a live stream failed to take an event', { session: sessionId, error: errorText(error) });
+}
+
+function watcherErrorLogger(logger: Logger) {
+  return (error: unknown) => logger.error('a watch of the queue failed to take an event', { error: errorText(error) });
 }

@@ -95,7 +95,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
   const admin: AdminEnvironment = { authenticator, logger, liveStreams: new Set() };
   const administration = new Administration({ ...backend, now: context.now });
-  const adminServices = { administration, forgetSessions: (ids: readonly string[]) => ids.forEach((id) => env.snapshots.forget(id)) };
+  const adminServices = { administration, queue: backend.queue, transcripts: backend, forgetSessions: (ids: readonly string[]) => ids.forEach((id) => env.snapshots.forget(id)) };
   const health = addServices(server, context, createRequestParsers(config.maxMessageBytes), env, { env: admin, services: adminServices });
   let port: number;
   try {
@@ -150,11 +150,12 @@ function streamIdsOf(instanceId: string): () => string {
   return () => `${instanceId}.${++last}`;
 }
 
-function chatContext({ store, bus, attachments }: ChatBackend, config: Config, logger: Logger): ChatContext {
+function chatContext({ store, bus, attachments, queue }: ChatBackend, config: Config, logger: Logger): ChatContext {
   return {
     store,
     bus,
     attachments,
+    queue,
     limits: {
       maxOpenSessions: config.maxOpenSessions,
       history: { maxBytes: config.maxHistoryBytes, maxEntries: config.maxHistoryEntries },

@@ -1,20 +1,27 @@
 import type { Administration } from '../../domain/administration';
+import type { QueueEvents } from '../../domain/queue-events';
+import type { TranscriptSources } from '../../domain/transcript-export';
 import type { SupportAdminServiceServer } from '../../../gen/support/admin/v1/admin';
-import { unaryAdminMethod, type AdminEnvironment } from './admin-call';
+import { streamingAdminMethod, unaryAdminMethod, type AdminEnvironment } from './admin-call';
 import { toProtoEntry, toProtoSummary } from './admin-mapping';
 import { parseCustomerId, parseListSessions, parseSessionId } from './admin-requests';
-import { notYetImplementedStreaming } from './not-yet-implemented';
+import { exportSessions } from './export-sessions';
 import { encodePageToken } from './page-token';
+import { watchQueue } from './watch-queue';
 
 /** What the handlers act on: the domain's admin actions, and the transport's caches of sessions. */
 export type AdminServices = Readonly<{
   administration: Administration;
+  /** The queue's changes (WatchQueue). */
+  queue: QueueEvents;
+  /** Where transcripts are read from (ExportSessions). */
+  transcripts: TranscriptSources;
   /** Drops what the server keeps in memory of these sessions (encoded histories): they were erased. */
   forgetSessions: (sessionIds: readonly string[]) => void;
 }>;
 
 /** The admin service's handlers (proto/support/admin/v1/admin.proto), each behind the admin gate. */
-export function createAdminService(env: AdminEnvironment, { administration, forgetSessions }: AdminServices): SupportAdminServiceServer {
+export function createAdminService(env: AdminEnvironment, { administration, queue, transcripts, forgetSessions }: AdminServices): SupportAdminServiceServer {
   return {
     listSessions: unaryAdminMethod(env, async (request) => {
       const { filter, limit, after } = parseListSessions(request);
@@ -34,7 +41,7 @@ export function createAdminService(env: AdminEnvironment, { administration, forg
         agentsAttached: report.agentsAttached,
       };
     }),
-    watchQueue: notYetImplementedStreaming(env),
+    watchQueue: streamingAdminMethod(env, watchQueue(queue)),
     endSession: unaryAdminMethod(env, async (request) => {
       await administration.endSession(parseSessionId(request));
       return {};
@@ -46,6 +53,6 @@ export function createAdminService(env: AdminEnvironment, { administration, forg
       await administration.purgeErased();
       return { sessionsErased: erasure.sessions, entriesErased: erasure.entries };
     }),
-    exportSessions: notYetImplementedStreaming(env),
+    exportSessions: streamingAdminMethod(env, exportSessions(transcripts)),
   };
 }
