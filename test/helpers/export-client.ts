@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import { ExportFormat, type ExportSessionsRequest, type SupportAdminServiceClient } from '../../gen/support/admin/v1/admin';
 import { demoToken, readStream } from './admin-client';
 
