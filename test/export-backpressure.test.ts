@@ -39,7 +39,7 @@ test('an export of a large session reads a page of its history at a time, and no
     const sources: TranscriptSources = {
       store: { readHistory: (...args) => (pagesRead++, store.readHistory(...args)) },
       administration: new SqliteSessionAdministration(db, store),
-      ranges: new SqliteSessionRanges(db),
+      ranges: new SqliteSessionRanges(db, store),
     };
     const call = new FullTransport();
     const request: ExportSessionsRequest = { selection: { $case: 'sessionId', value: sessionId }, format: ExportFormat.EXPORT_FORMAT_JSON_LINES };

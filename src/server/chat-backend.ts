@@ -72,7 +72,7 @@ async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBa
     queue: new InProcessQueueEvents(watcherErrorLogger(logger)),
     queueStatistics: new SqliteQueueStatistics(db),
     administration: new SqliteSessionAdministration(db, store),
-    ranges: new SqliteSessionRanges(db),
+    ranges: new SqliteSessionRanges(db, store),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
