@@ -6,13 +6,16 @@ import { PostgresEventBus } from '../bus/postgres-event-bus';
 import type { Config } from '../config/config';
 import type { Attachments } from '../domain/attachments';
 import type { EventBus } from '../domain/event-bus';
+import type { QueueStatisticsSource } from '../domain/queue-statistics';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
 import { InstanceLease } from '../storage/postgres/instance-lease';
 import { PostgresChannel } from '../storage/postgres/postgres-channel';
 import { createPool, redactedUrl, type PostgresLocation } from '../storage/postgres/postgres-connection';
 import { migratePostgres } from '../storage/postgres/postgres-migrations';
+import { PostgresQueueStatistics } from '../storage/postgres/postgres-queue-statistics';
 import { PostgresSessionStore } from '../storage/postgres/postgres-session-store';
+import { SqliteQueueStatistics } from '../storage/sqlite-queue-statistics';
 import { openStore } from './open-store';
 
 /** Connections of an instance's pool (its LISTEN connection aside). */
@@ -25,6 +28,8 @@ export type ChatBackend = Readonly<{
   store: SessionStore;
   bus: EventBus & { readonly subscribedSessionCount: number };
   attachments: Attachments;
+  /** The queue's counts as the database has them (metrics, the admin service). */
+  queueStatistics: QueueStatisticsSource;
   /** For the start line: which store and bus, without credentials. */
   description: Readonly<Record<string, string>>;
   /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
@@ -44,11 +49,12 @@ export function openChatBackend(config: Config, logger: Logger, instanceId: stri
 }
 
 async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBackend> {
-  const { store, closeStore } = await openStore(config, logger);
+  const { store, db, closeStore } = await openStore(config, logger);
   return {
     store,
     bus: new InProcessEventBus(listenerErrorLogger(logger)),
     attachments: new InProcessAttachments(store),
+    queueStatistics: new SqliteQueueStatistics(db),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
@@ -72,6 +78,7 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
       store: new PostgresSessionStore(pool),
       bus,
       attachments: new PostgresAttachments(instanceId, pool, channel),
+      queueStatistics: new PostgresQueueStatistics(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
       close: async () => {

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Config } from '../config/config';
 import type { Logger } from '../log/logger';
 import { retryWhileLocked } from '../storage/lock-conflict';
@@ -8,8 +9,11 @@ import { SqliteSessionStore } from '../storage/sqlite-session-store';
 /** Start-up writes (migrations, the requeue) wait together at most this long for another connection's write lock. */
 const STARTUP_LOCK_WAIT_MS = 10_000;
 
-/** The server's store, and how to close it at shutdown (the database, then the server lock). */
-export type OpenedStore = Readonly<{ store: SqliteSessionStore; closeStore: () => void }>;
+/**
+ * The server's store, its database connection (for read-only companions of the store: queue
+ * statistics), and how to close it at shutdown (the database, then the server lock).
+ */
+export type OpenedStore = Readonly<{ store: SqliteSessionStore; db: Database.Database; closeStore: () => void }>;
 
 /**
  * Takes the database for this server alone (server-lock.ts: refused with DatabaseInUseError,
@@ -21,7 +25,7 @@ export type OpenedStore = Readonly<{ store: SqliteSessionStore; closeStore: () =
 export async function openStore(config: Config, logger: Logger): Promise<OpenedStore> {
   const lock = await acquireServerLock(config.db);
   try {
-    const store = await openAndRequeue(config, logger);
+    const { store, db } = await openAndRequeue(config, logger);
     const closeStore = () => {
       try {
         store.close();
@@ -29,14 +33,14 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
         lock.release(); // only once the database is closed
       }
     };
-    return { store, closeStore };
+    return { store, db, closeStore };
   } catch (err) {
     lock.release();
     throw err;
   }
 }
 
-async function openAndRequeue(config: Config, logger: Logger): Promise<SqliteSessionStore> {
+async function openAndRequeue(config: Config, logger: Logger): Promise<{ store: SqliteSessionStore; db: Database.Database }> {
   const deadline = performance.now() + STARTUP_LOCK_WAIT_MS;
   const open = () => openDatabase({ file: config.db, sync: config.sqliteSync });
   const { db, migrations } = await retryWhileLocked(open, deadline, `opening the database ${config.db}`);
@@ -46,7 +50,7 @@ async function openAndRequeue(config: Config, logger: Logger): Promise<SqliteSes
     const requeue = () => store.requeueAttendedSessions(new Date());
     const requeued = await retryWhileLocked(requeue, deadline, `requeueing the sessions of ${config.db}`);
     if (requeued > 0) logger.info('sessions back in the queue after restart', { sessions: requeued });
-    return store;
+    return { store, db };
   } catch (err) {
     store.close();
     throw err;
