@@ -42,6 +42,7 @@ export class CustomerConversation {
     const { sessionId } = this.requireConnection('send a message');
     const draft = { author: customer, text, origin: this.port.id, encodedSize: (date: Date) => encodedHistoryEntrySize(date, customer, text) };
     const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
+    this.ctx.metrics.entryCommitted('customer');
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }
 

@@ -26,5 +26,6 @@ export async function endIdleSessions(ctx: ChatContext, idleTimeoutMs: number): 
     ctx.bus.publish({ kind: 'ended', sessionId, seq: end.lastSeq + 1 });
     ended++;
   }
+  if (ended > 0) ctx.metrics.idleSessionsEnded(ended);
   return ended;
 }

@@ -6,6 +6,7 @@ import { PostgresEventBus } from '../bus/postgres-event-bus';
 import type { Config } from '../config/config';
 import type { Attachments } from '../domain/attachments';
 import type { EventBus } from '../domain/event-bus';
+import type { Metrics } from '../domain/metrics';
 import type { QueueStatisticsSource } from '../domain/queue-statistics';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
@@ -13,8 +14,10 @@ import { InstanceLease } from '../storage/postgres/instance-lease';
 import { PostgresChannel } from '../storage/postgres/postgres-channel';
 import { createPool, redactedUrl, type PostgresLocation } from '../storage/postgres/postgres-connection';
 import { migratePostgres } from '../storage/postgres/postgres-migrations';
+import { postgresDatabaseBytes } from '../storage/postgres/postgres-database-size';
 import { PostgresQueueStatistics } from '../storage/postgres/postgres-queue-statistics';
 import { PostgresSessionStore } from '../storage/postgres/postgres-session-store';
+import { sqliteDatabaseBytes } from '../storage/sqlite-database-size';
 import { SqliteQueueStatistics } from '../storage/sqlite-queue-statistics';
 import { openStore } from './open-store';
 
@@ -30,6 +33,8 @@ export type ChatBackend = Readonly<{
   attachments: Attachments;
   /** The queue's counts as the database has them (metrics, the admin service). */
   queueStatistics: QueueStatisticsSource;
+  /** Bytes the database takes (metrics). */
+  databaseBytes: () => Promise<number>;
   /** For the start line: which store and bus, without credentials. */
   description: Readonly<Record<string, string>>;
   /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
@@ -43,25 +48,26 @@ export type BackendEvents = Readonly<{ onLeaseLost: () => void }>;
 
 const errorText = (error: unknown) => (error instanceof Error ? error.stack ?? error.message : String(error));
 
-/** Opens the store that `config` names (SPEC §8), with the bus and attachments that go with it. */
-export function openChatBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents): Promise<ChatBackend> {
-  return config.store.startsWith('sqlite:') ? openSqliteBackend(config, logger) : openPostgresBackend(config, logger, instanceId, events);
+/** Opens the store that `config` names (SPEC §8), with the bus and attachments that go with it; the store reports its commits to `metrics`. */
+export function openChatBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents, metrics: Metrics): Promise<ChatBackend> {
+  return config.store.startsWith('sqlite:') ? openSqliteBackend(config, logger, metrics) : openPostgresBackend(config, logger, instanceId, events, metrics);
 }
 
-async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBackend> {
-  const { store, db, closeStore } = await openStore(config, logger);
+async function openSqliteBackend(config: Config, logger: Logger, metrics: Metrics): Promise<ChatBackend> {
+  const { store, db, closeStore } = await openStore(config, logger, metrics);
   return {
     store,
     bus: new InProcessEventBus(listenerErrorLogger(logger)),
     attachments: new InProcessAttachments(store),
     queueStatistics: new SqliteQueueStatistics(db),
+    databaseBytes: async () => sqliteDatabaseBytes(db),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
   };
 }
 
-async function openPostgresBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents): Promise<ChatBackend> {
+async function openPostgresBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents, metrics: Metrics): Promise<ChatBackend> {
   const location: PostgresLocation = { url: config.store, schema: config.pgSchema };
   const pool = createPool(location, POSTGRES_POOL_SIZE);
   const reportError = (error: unknown) => logger.error('a database step failed', { error: errorText(error) });
@@ -75,10 +81,11 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
     let stopWatching = () => {};
     const bus = config.bus === 'postgres' ? new PostgresEventBus(instanceId, pool, channel, reportError) : new InProcessEventBus(listenerErrorLogger(logger));
     return {
-      store: new PostgresSessionStore(pool),
+      store: new PostgresSessionStore(pool, metrics),
       bus,
       attachments: new PostgresAttachments(instanceId, pool, channel),
       queueStatistics: new PostgresQueueStatistics(pool),
+      databaseBytes: () => postgresDatabaseBytes(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
       close: async () => {

@@ -4,6 +4,7 @@ import { createAuthenticator } from '../auth/create-authenticator';
 import type { Authenticator } from '../auth/identity';
 import type { Config } from '../config/config';
 import type { ChatContext } from '../domain/chat-context';
+import type { Metrics } from '../domain/metrics';
 import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
 import { createAgentHandler } from '../transport/agent-handler';
@@ -28,6 +29,7 @@ import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { logSecurity } from './log-security';
 import { loadServerTransport } from './server-credentials';
+import { serverMetrics } from './metrics-endpoint';
 import { serverOptions } from './server-options';
 
 /** A started server. */
@@ -35,6 +37,8 @@ export type RunningServer = Readonly<{
   host: string;
   /** The bound port (the real one when the configuration asked for 0). */
   port: number;
+  /** The port of GET /metrics, when --metrics-port is given. */
+  metricsPort: number | undefined;
   /** Stops taking calls, ends live streams with UNAVAILABLE, closes the database. Safe to call twice. */
   shutdown: () => Promise<void>;
   /** What the server holds in memory for live streams: all zero once every stream has ended. */
@@ -68,17 +72,18 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   const authenticator = createAuthenticator(config);
   const transport = loadServerTransport(config);
   const instanceId = randomBytes(6).toString('base64url');
+  const metrics = serverMetrics(config, logger);
   let endAllStreams = (_why: string) => {};
   const backend = await openChatBackend(config, logger, instanceId, {
     onLeaseLost: () => {
       logger.error('this instance was taken for dead (its lease lapsed): its streams end, and it starts again', { instance: instanceId });
       endAllStreams('this server was out of touch with the others; resume the session');
     },
-  });
+  }, metrics.events);
   const { bus, attachments } = backend;
-  const chat = chatContext(backend, config, logger);
+  const chat = chatContext(backend, config, logger, metrics.events);
   let isStopping = false;
-  const env = callEnvironment(config, tuning, authenticator, logger, instanceId, () => isStopping);
+  const env = callEnvironment(config, tuning, authenticator, logger, instanceId, () => isStopping, metrics.events);
   endAllStreams = (why) => {
     for (const call of [...env.liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: why });
   };
@@ -86,10 +91,12 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   onHttp2StreamMissing((error) => logger.error('grpc-js internals changed', { error: error.message }));
   const health = addServices(server, chat, createRequestParsers(config.maxMessageBytes), env);
   let port: number;
+  let metricsEndpoint: { port: number | undefined; close: () => void };
   try {
     port = await bind(server, config.host, config.port, transport.credentials);
     keepRepeatedHeaders(server);
     limitConnections(server, config.maxConnections);
+    metricsEndpoint = await metrics.serve(backend);
   } catch (err) {
     server.forceShutdown();
     await backend.close();
@@ -103,7 +110,11 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   });
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind, ...backend.description });
 
-  const parts = { server, health, liveCalls: env.liveCalls, closing: env.closing, stopTimers: stopIdleSweeper, closeStore: backend.close, logger };
+  const stopTimers = () => {
+    stopIdleSweeper();
+    metricsEndpoint.close();
+  };
+  const parts = { server, health, liveCalls: env.liveCalls, closing: env.closing, stopTimers, closeStore: backend.close, logger };
   const liveState = () => ({
     calls: env.liveCalls.size,
     subscribedSessions: bus.subscribedSessionCount,
@@ -111,17 +122,17 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     usersWithStreams: env.userStreams.users,
     bufferedBytes: env.outbound.budget.bytes,
   });
-  return { host: config.host, port, shutdown: gracefulShutdown(parts, () => (isStopping = true)), liveState };
+  return { host: config.host, port, metricsPort: metricsEndpoint.port, shutdown: gracefulShutdown(parts, () => (isStopping = true)), liveState };
 }
 
-function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Authenticator, logger: Logger, instanceId: string, isStopping: () => boolean): CallEnvironment {
+function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Authenticator, logger: Logger, instanceId: string, isStopping: () => boolean, metrics: Metrics): CallEnvironment {
   // A few full histories' worth of bytes per stream, beside --stream-queue responses.
   const limits = { responses: config.streamQueue, bytes: 4 * config.maxHistoryBytes, resetAfterEndMs: tuning.resetAfterEndMs };
   return {
     authenticator,
     logger,
     requestRate: { perSecond: config.maxMessagesPerSecond, burst: config.messageBurst },
-    outbound: { limits, budget: new OutboundBudget(config.maxBufferedBytes) },
+    outbound: { limits, budget: new OutboundBudget(config.maxBufferedBytes), metrics },
     userStreams: new UserStreams(config.maxStreamsPerUser),
     joins: new JoinRateLimiter(config.maxJoinsPerMinute),
     snapshots: new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(ENCODED_HISTORY_CACHE_BYTES)),
@@ -129,6 +140,7 @@ function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Au
     closing: new Set(),
     newStreamId: streamIdsOf(instanceId),
     isStopping,
+    metrics,
   };
 }
 
@@ -138,7 +150,7 @@ function streamIdsOf(instanceId: string): () => string {
   return () => `${instanceId}.${++last}`;
 }
 
-function chatContext({ store, bus, attachments }: ChatBackend, config: Config, logger: Logger): ChatContext {
+function chatContext({ store, bus, attachments }: ChatBackend, config: Config, logger: Logger, metrics: Metrics): ChatContext {
   return {
     store,
     bus,
@@ -150,6 +162,7 @@ function chatContext({ store, bus, attachments }: ChatBackend, config: Config, l
     now: () => new Date(),
     newSessionId,
     reportError: (error) => logger.error('a background step of a stream failed', { error: error instanceof Error ? error.stack : String(error) }),
+    metrics,
   };
 }
 

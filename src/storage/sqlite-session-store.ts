@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
 import type { Author, Entry } from '../domain/entry';
+import { noMetrics, type Metrics } from '../domain/metrics';
 import type { EntryDraft, HistoryLimits, SessionRecord, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
 import { SessionRowCache, type SessionCounters } from './session-row-cache';
@@ -21,7 +22,10 @@ export class SqliteSessionStore implements SessionStore {
   /** Counters of sessions being written, so an entry costs one INSERT (see session-row-cache.ts). */
   private readonly rows: SessionRowCache;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    metrics: Pick<Metrics, 'batchCommitted'> = noMetrics,
+  ) {
     const sessionColumns = 'pk, id, customer, state, last_seq, last_entry_at, history_bytes';
     this.sql = {
       countOpen: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM sessions WHERE customer = ? AND state = 'open'"),
@@ -63,7 +67,11 @@ export class SqliteSessionStore implements SessionStore {
       },
       (row) => this.sql.advanceSession.run(row.lastSeq, row.lastEntryAt, row.historyBytes, row.pk),
     );
-    this.writes = new GroupCommit(db, { beforeCommit: () => this.rows.writeDirty(), afterRollback: () => this.rows.clear() });
+    this.writes = new GroupCommit(db, {
+      beforeCommit: () => this.rows.writeDirty(),
+      afterRollback: () => this.rows.clear(),
+      committed: (writes, seconds) => metrics.batchCommitted(writes, seconds),
+    });
   }
 
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {

@@ -1,12 +1,13 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { StreamId } from '../domain/event-bus';
+import type { Metrics } from '../domain/metrics';
 import type { CallStatus } from './grpc-status';
 import { resetCall, statusWasSent } from './http2-stream-of';
 import type { BudgetHolder, OutboundBudget } from './outbound-budget';
 import { OutboundQueue, type OutboundLimits } from './outbound-queue';
 
-/** What bounds a stream's responses: its own limits, and the budget shared by every stream. */
-export type Outbound = Readonly<{ limits: OutboundLimits; budget: OutboundBudget }>;
+/** What bounds a stream's responses: its own limits, and the budget shared by every stream; where a cut is reported. */
+export type Outbound = Readonly<{ limits: OutboundLimits; budget: OutboundBudget; metrics: Pick<Metrics, 'streamCut'> }>;
 
 /**
  * The one adapter between a grpc-js duplex call and a handler: requests are handed to the handler
@@ -108,6 +109,7 @@ export class CallStream<Req> implements BudgetHolder {
   push(response: Uint8Array): void {
     if (this.ending) return;
     if (!this.outbound.fits(response.length)) {
+      this.bounds.metrics.streamCut('overflow');
       this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the client reads too slowly; resume the session to catch up' });
       return;
     }
@@ -151,6 +153,7 @@ export class CallStream<Req> implements BudgetHolder {
   }
 
   endForBudget(): void {
+    this.bounds.metrics.streamCut('buffer-budget');
     this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the server holds too many responses for slow clients; resume the session to catch up' });
   }
 

@@ -38,7 +38,10 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
         id: stream.id,
         push: (output) => stream.push(method.encode(output)),
         pushSnapshot: async (snapshot) => stream.push(await env.snapshots.encode(snapshot, stream.signal)),
-        abort: (error) => stream.end(toCallStatus(error)),
+        abort: (error) => {
+          if (error.kind === 'aborted') env.metrics.streamCut('takeover');
+          stream.end(toCallStatus(error));
+        },
       });
       reportSession(() => conversation.lastSessionId);
       stream.signal.addEventListener('abort', () => {
@@ -53,6 +56,7 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
       const join = () => env.joins.take(identity.userId);
       const throttle = new RequestThrottle(env.requestRate);
       const applyThrottled = async (request: Req) => {
+        env.metrics.requestThrottled();
         await throttle.take(stream.signal);
         if (!stream.signal.aborted) await method.apply(conversation, request, join);
       };
