@@ -8,6 +8,7 @@ import type { Attachments } from '../domain/attachments';
 import type { EventBus } from '../domain/event-bus';
 import type { Metrics } from '../domain/metrics';
 import type { QueueStatisticsSource } from '../domain/queue-statistics';
+import type { RetentionStore } from '../domain/retention';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
 import { InstanceLease } from '../storage/postgres/instance-lease';
@@ -16,9 +17,11 @@ import { createPool, redactedUrl, type PostgresLocation } from '../storage/postg
 import { migratePostgres } from '../storage/postgres/postgres-migrations';
 import { postgresDatabaseBytes } from '../storage/postgres/postgres-database-size';
 import { PostgresQueueStatistics } from '../storage/postgres/postgres-queue-statistics';
+import { PostgresRetention } from '../storage/postgres/postgres-retention';
 import { PostgresSessionStore } from '../storage/postgres/postgres-session-store';
 import { sqliteDatabaseBytes } from '../storage/sqlite-database-size';
 import { SqliteQueueStatistics } from '../storage/sqlite-queue-statistics';
+import { SqliteRetention } from '../storage/sqlite-retention';
 import { openStore } from './open-store';
 
 /** Connections of an instance's pool (its LISTEN connection aside). */
@@ -35,6 +38,8 @@ export type ChatBackend = Readonly<{
   queueStatistics: QueueStatisticsSource;
   /** Bytes the database takes (metrics). */
   databaseBytes: () => Promise<number>;
+  /** Deletes ended sessions in small batches (--retention-days). */
+  retention: RetentionStore;
   /** For the start line: which store and bus, without credentials. */
   description: Readonly<Record<string, string>>;
   /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
@@ -61,6 +66,7 @@ async function openSqliteBackend(config: Config, logger: Logger, metrics: Metric
     attachments: new InProcessAttachments(store),
     queueStatistics: new SqliteQueueStatistics(db),
     databaseBytes: async () => sqliteDatabaseBytes(db),
+    retention: new SqliteRetention(db, (work) => store.queueWrite(work)),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
@@ -86,6 +92,7 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
       attachments: new PostgresAttachments(instanceId, pool, channel),
       queueStatistics: new PostgresQueueStatistics(pool),
       databaseBytes: () => postgresDatabaseBytes(pool),
+      retention: new PostgresRetention(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
       close: async () => {

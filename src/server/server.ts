@@ -22,6 +22,7 @@ import type { SupportServer } from '../../gen/support';
 import { gracefulShutdown } from './graceful-shutdown';
 import { HealthService } from './health-service';
 import { startIdleSweeper } from './idle-sweeper';
+import { DEFAULT_RETENTION_SCHEDULE, startRetentionJob, type RetentionSchedule } from './retention-job';
 import { limitConnections } from './connection-limit';
 import { keepRepeatedHeaders } from './repeated-headers';
 import { openChatBackend, type ChatBackend } from './chat-backend';
@@ -59,6 +60,8 @@ export type LiveState = Readonly<{
 export type ServerTuning = Readonly<{
   /** How long a stream the server ended may wait for a client that reads nothing before it is reset (SPEC §6: 30 s). */
   resetAfterEndMs: number;
+  /** When --retention-days runs, and the clock it reads (a test's is days ahead). */
+  retention?: RetentionSchedule;
 }>;
 
 export const DEFAULT_TUNING: ServerTuning = { resetAfterEndMs: 30_000 };
@@ -103,6 +106,8 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     throw err;
   }
   const stopIdleSweeper = startIdleSweeper(chat, config.idleTimeoutSeconds * 1000, logger);
+  const stopRetention =
+    config.retentionDays === undefined ? () => {} : startRetentionJob(backend.retention, config.retentionDays, tuning.retention ?? DEFAULT_RETENTION_SCHEDULE, metrics.events, logger);
   logSecurity(config, transport, logger);
   backend.watchDatabase((reachable) => {
     logger.warn(reachable ? 'the database answers again' : 'the database does not answer: health is NOT_SERVING', {});
@@ -112,6 +117,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
 
   const stopTimers = () => {
     stopIdleSweeper();
+    stopRetention();
     metricsEndpoint.close();
   };
   const parts = { server, health, liveCalls: env.liveCalls, closing: env.closing, stopTimers, closeStore: backend.close, logger };

@@ -172,6 +172,14 @@ export class SqliteSessionStore implements SessionStore {
     }).immediate();
   }
 
+  /**
+   * Queues `work` (synchronous SQL on this store's connection) with the live writes: it commits in
+   * their group, in their order (housekeeping such as retention, which must not take the lock apart).
+   */
+  queueWrite<T>(work: () => T): Promise<T> {
+    return this.writes.run(work);
+  }
+
   /** Commits the writes still queued, then closes the database. */
   close(): void {
     this.writes.close();
