@@ -50,12 +50,13 @@ export async function serveCall<Req, Res>(
   body: CallBody<Req>,
 ): Promise<void> {
   const startedAt = performance.now();
-  const fields: LogFields = { method: call.getPath(), peer: call.getPeer(), user: undefined };
+  const method = call.getPath();
+  const fields: LogFields = { method, peer: call.getPeer(), user: undefined };
   let sessionOf: () => string | undefined = () => undefined;
   let countedUser: string | undefined;
   const stream = new CallStream(env.newStreamId(), call, env.outbound, (status) => {
     env.liveCalls.delete(stream as CallStream<unknown>);
-    env.metrics.streamClosed(role, fields.method as string, statusName(status.code));
+    env.metrics.streamClosed(role, method, statusName(status.code));
     if (countedUser !== undefined) env.userStreams.close(countedUser);
     const duration_ms = Math.round(performance.now() - startedAt);
     env.logger.info('stream ended', { ...fields, session: sessionOf(), code: statusName(status.code), duration_ms });
