@@ -119,3 +119,29 @@ test('shutdown closes the metrics port', async () => {
   await expect(fetch(url)).rejects.toThrow();
   removeTempDir(here);
 });
+
+test('a takeover, a throttled request and a session ended idle are counted', async () => {
+  const here = makeTempDir('support-metrics-events-');
+  const flags = ['--port', '0', '--db', path.join(here, 'support.db'), '--metrics-port', '0', '--max-messages-per-second', '2', '--message-burst', '1', '--idle-timeout-seconds', '1'];
+  const running = await startServer(parseConfig(flags, {}), createJsonLogger(() => {}));
+  const url = `http://127.0.0.1:${running.metricsPort}/metrics`;
+  const local = connect(`127.0.0.1:${running.port}`);
+  try {
+    const first = new CustomerStream(local, 'tess');
+    const { sessionId } = await first.init();
+    const second = new CustomerStream(local, 'tess');
+    await second.init(sessionId);
+    expect(await first.endCode()).toBe(grpc.status.ABORTED);
+    for (let i = 0; i < 3; i++) second.send(`burst ${i}`);
+    second.end();
+    await second.ended();
+    const after = await scrapeUntil(url, (r) => sampleValue(r, 'support_idle_sessions_ended_total') === 1, 'the session ended idle');
+    expect(sampleValue(after, 'support_streams_cut_total', { reason: 'takeover' })).toBe(1);
+    expect(sampleValue(after, 'support_streams_cut_total', { reason: 'overflow' })).toBe(0);
+    expect(sampleValue(after, 'support_requests_throttled_total')).toBeGreaterThanOrEqual(1);
+  } finally {
+    local.close();
+    await running.shutdown();
+    removeTempDir(here);
+  }
+});
