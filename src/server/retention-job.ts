@@ -5,10 +5,13 @@ import type { Logger } from '../log/logger';
 /** How often a pass runs after the first (at start-up): sessions cross the line continuously, a pass an hour keeps up. */
 const PASS_EVERY_MS = 60 * 60 * 1000;
 /**
- * Batches of 500 rows (a millisecond or two of deletions in one commit), 10 ms apart: a
- * million entries go in well under a minute while the live traffic's commits stay short.
+ * Batches of 500 rows (about a millisecond of deletions in one commit), 100 ms apart: a million
+ * entries go in about four minutes. Faster passes hurt live traffic more than the batches'
+ * length suggests: on SQLite, the pages they free fill the WAL, and every ~1,000 pages a commit
+ * also checkpoints (tens of ms); at 10 ms apart that was a stall a second, and the live p99 rose
+ * several times over (BENCHMARKS.md, "Retention's cost").
  */
-export const RETENTION_PACE: RetentionPace = { batchRows: 500, pauseMs: 10 };
+export const RETENTION_PACE: RetentionPace = { batchRows: 500, pauseMs: 100 };
 
 export type RetentionSchedule = Readonly<{
   /** The wall clock (tests put it days ahead). */
