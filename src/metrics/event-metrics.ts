@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Metrics, Side, StreamCut } from '../domain/metrics';
+import { LeanHistogram } from './lean-histogram';
 
 /** Seconds, from a millisecond to ten seconds: delivery and commits on a healthy server sit at the low end. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -7,9 +8,11 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
 /**
- * The Metrics port as Prometheus counters, gauges and histograms in `registry`. The calls made
- * once per message (an entry committed, an entry delivered) cost a counter increment and one
- * histogram observation; label values come from fixed sets only.
+ * The Metrics port as Prometheus counters and gauges in `registry`, and histograms of its own
+ * (`histogramsText`). What is reported once per message or per commit (entries committed,
+ * deliveries, commits) costs an increment or a bucket search and allocates nothing; what is
+ * reported once per stream goes to prom-client's labelled metrics. Label values come from fixed
+ * sets only.
  */
 export class EventMetrics implements Metrics {
   private readonly liveStreams;
@@ -45,9 +48,9 @@ export class EventMetrics implements Metrics {
         this.inc({ author: 'agent' }, committed.agent);
       },
     });
-    this.deliveryLatency = new Histogram({ name: 'support_delivery_latency_seconds', help: 'From an entry\'s date (taken as its commit begins) to its write on a receiving stream.', buckets: LATENCY_BUCKETS, registers });
-    this.batchSize = new Histogram({ name: 'support_store_commit_batch_size', help: 'Writes committed together in one transaction (SQLite: every queued write; PostgreSQL: entries).', buckets: BATCH_BUCKETS, registers });
-    this.commitDuration = new Histogram({ name: 'support_store_commit_duration_seconds', help: 'How long one such commit took.', buckets: LATENCY_BUCKETS, registers });
+    this.deliveryLatency = new LeanHistogram('support_delivery_latency_seconds', 'From an entry\'s date (taken as its commit begins) to its write on a receiving stream.', LATENCY_BUCKETS);
+    this.batchSize = new LeanHistogram('support_store_commit_batch_size', 'Writes committed together in one transaction (SQLite: every queued write; PostgreSQL: entries).', BATCH_BUCKETS);
+    this.commitDuration = new LeanHistogram('support_store_commit_duration_seconds', 'How long one such commit took.', LATENCY_BUCKETS);
     this.idleEnded = new Counter({ name: 'support_idle_sessions_ended_total', help: 'Sessions the idle timeout ended (--idle-timeout-seconds).', registers });
     this.retainedSessions = new Counter({ name: 'support_retention_deleted_sessions_total', help: 'Ended sessions deleted by retention (--retention-days).', registers });
     this.retainedEntries = new Counter({ name: 'support_retention_deleted_entries_total', help: 'Entries deleted with those sessions.', registers });
@@ -98,5 +101,10 @@ export class EventMetrics implements Metrics {
   retentionDeleted(sessions: number, entries: number): void {
     this.retainedSessions.inc(sessions);
     this.retainedEntries.inc(entries);
+  }
+
+  /** The histograms, in the Prometheus text format: served after the registry's metrics. */
+  histogramsText(): string {
+    return [this.deliveryLatency, this.batchSize, this.commitDuration].map((h) => h.text()).join('\n');
   }
 }

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 
 /** The metrics endpoint, listening. */
 export type MetricsServer = Readonly<{
@@ -11,18 +10,18 @@ export type MetricsServer = Readonly<{
 }>;
 
 /**
- * A plain HTTP server, apart from the gRPC port, answering `GET /metrics` with `registry` in the
- * Prometheus text format, and 404 to anything else.
+ * A plain HTTP server, apart from the gRPC port, answering `GET /metrics` with what `metrics`
+ * gives (the Prometheus text format, of `contentType`), and 404 to anything else.
  */
-export function serveMetrics(registry: Registry, host: string, port: number): Promise<MetricsServer> {
+export function serveMetrics(metrics: () => Promise<string>, contentType: string, host: string, port: number): Promise<MetricsServer> {
   const server = http.createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (request.method !== 'GET' || path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
       return;
     }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+    metrics().then(
+      (text) => response.writeHead(200, { 'content-type': contentType }).end(text),
       (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error instanceof Error ? error.message : String(error)}\n`),
     );
   });
