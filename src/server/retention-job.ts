@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger';
 const PASS_EVERY_MS = 60 * 60 * 1000;
 /**
  * Batches of 500 rows (about a millisecond of deletions in one commit), 100 ms apart: a million
- * entries go in about four minutes. Faster passes hurt live traffic more than the batches'
+ * entries go in three and a half minutes. Faster passes hurt live traffic more than the batches'
  * length suggests: on SQLite, the pages they free fill the WAL, and every ~1,000 pages a commit
  * also checkpoints (tens of ms); at 10 ms apart that was a stall a second, and the live p99 rose
  * several times over (BENCHMARKS.md, "Retention's cost").
