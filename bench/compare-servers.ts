@@ -1,6 +1,7 @@
 /**
  * `npm run bench:compare -- <server A> <server B> ... [--sessions 100] [--mode pipelined|ping-pong|fixed] [--rounds 3]`:
- * measures builds of the server (each a path to a built `main.js`, or `relay`) in turns, A B A B
+ * measures builds of the server (each a path to a built `main.js`, or `relay`; flags may follow
+ * the path in the same argument, as in `"dist/src/main.js --metrics-port 0"`) in turns, A B A B
  * ..., and prints each one's median CPU per message. With `--two-instances <offered msg/s>`, each
  * build runs the two-instance PostgreSQL scenario at that load instead (bench/two-instances.ts),
  * and the medians are of p99 latency and of CPU per message of both instances and PostgreSQL. This machine's speed drifts by up to 2× within
@@ -30,7 +31,9 @@ const twoInstancesOffered = args.includes('--two-instances') ? Number(option('--
 
 function measure(server: string): Promise<Measurement> {
   const load = { sessions, mode: mode!, warmupMs: 1000, durationMs: 4000 };
-  return server === 'relay' ? measureServer(RELAY_SERVER, () => ['0'], load) : measureServer(path.resolve(server), (dir) => realServerArgs(path.join(dir, 'support.db')), load, REAL_SERVER_ENV);
+  if (server === 'relay') return measureServer(RELAY_SERVER, () => ['0'], load);
+  const [entry, ...flags] = server.split(' ').filter((part) => part !== '');
+  return measureServer(path.resolve(entry!), (dir) => [...realServerArgs(path.join(dir, 'support.db')), ...flags], load, REAL_SERVER_ENV);
 }
 
 function median(values: number[]): number {

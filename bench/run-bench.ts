@@ -27,6 +27,8 @@ type Scenario = Readonly<{ name: string; sessions: number; mode: LoadMode; realA
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+/** `--metrics`: the real server runs with Prometheus metrics on (BENCHMARKS.md, "Metrics' cost"). */
+const metricsFlags = args.includes('--metrics') ? ['--metrics-port', '0'] : [];
 const durationMs = quick ? 1000 : 5000;
 const warmupMs = quick ? 300 : 1000;
 
@@ -52,7 +54,7 @@ async function measure(scenario: Scenario, server: 'real' | 'relay', extraArgs: 
   const measured =
     server === 'relay'
       ? await measureServer(RELAY_SERVER, () => ['0'], load)
-      : await measureServer(REAL_SERVER, (dir) => [...realServerArgs(dbFile ?? path.join(dir, 'support.db')), ...(scenario.realArgs ?? []), ...extraArgs], load, REAL_SERVER_ENV);
+      : await measureServer(REAL_SERVER, (dir) => [...realServerArgs(dbFile ?? path.join(dir, 'support.db')), ...(scenario.realArgs ?? []), ...extraArgs, ...metricsFlags], load, REAL_SERVER_ENV);
   return { scenario: scenario.name, server, ...measured };
 }
 

@@ -51,6 +51,11 @@ export type Config = Readonly<{
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsClientCa: string | undefined;
+  /** Serve Prometheus metrics (`GET /metrics`) on this port; undefined = off. */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  /** Delete ended sessions this many days after their end; undefined = keep them forever. */
+  retentionDays: number | undefined;
 }>;
 
 /** Thrown for a bad flag, value or file; main prints its message on one line and exits with 2. */
@@ -112,6 +117,9 @@ const options = {
   tlsCert: { schema: optionalText, help: 'PEM certificate chain: serve over TLS' },
   tlsKey: { schema: optionalText, help: 'PEM private key of --tls-cert' },
   tlsClientCa: { schema: optionalText, help: 'PEM CA: require client certificates it signed (mTLS)' },
+  metricsPort: { schema: count(0, 65535).optional(), help: 'serve Prometheus metrics (GET /metrics) on this port, 0 picks a free one; off if not given' },
+  metricsHost: { schema: host, default: '127.0.0.1', help: 'address of the metrics port' },
+  retentionDays: { schema: count(1, 36500).optional(), help: 'delete ended sessions and their entries this many days after their end; off if not given' },
 } satisfies Record<keyof Config, Option>;
 
 

@@ -64,6 +64,7 @@ export class AgentConversation {
     const author = { kind: 'agent', agentId: this.agentId } as const;
     const draft = { author, text, origin: this.port.id, encodedSize: (date: Date) => this.ctx.encodedEntrySize(date, author, text) };
     const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
+    this.ctx.metrics.entryCommitted('agent');
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }
 

@@ -4,6 +4,7 @@ import type { QueueEvents } from './queue-events';
 import type { HistoryLimits, SessionStore } from './session-store';
 import type { ChatError } from './chat-error';
 import type { Author, SessionSnapshot } from './entry';
+import type { Metrics } from './metrics';
 
 /** The limits the domain enforces (SPEC §6); message text limits are checked at the edge. */
 export type ChatLimits = Readonly<{ maxOpenSessions: number; history: HistoryLimits }>;
@@ -26,6 +27,8 @@ export type ChatContext = Readonly<{
   encodedEntrySize: (date: Date, author: Author, text: string) => number;
   /** Reports a failure of a step no request waits for (a detach after the session ended). */
   reportError: (error: unknown) => void;
+  /** Where the domain reports what it did (entries committed, sessions ended idle); `noMetrics` when off. */
+  metrics: Metrics;
 }>;
 
 /** The transport side of one stream, as a conversation sees it. */

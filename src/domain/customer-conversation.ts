@@ -58,6 +58,7 @@ export class CustomerConversation {
     const { sessionId } = this.requireConnection('send a message');
     const draft = { author: customerAuthor, text, origin: this.port.id, encodedSize: (date: Date) => this.ctx.encodedEntrySize(date, customerAuthor, text) };
     const entry = await this.ctx.store.appendEntry(sessionId, draft, this.ctx.now(), this.ctx.limits.history);
+    this.ctx.metrics.entryCommitted('customer');
     this.ctx.bus.publish({ kind: 'entry', sessionId, seq: entry.seq, entry, origin: this.port.id });
   }
 

@@ -28,5 +28,6 @@ export async function endIdleSessions(ctx: ChatContext, idleTimeoutMs: number): 
     await announceQueueChange(ctx, 'ended', sessionId);
     ended++;
   }
+  if (ended > 0) ctx.metrics.idleSessionsEnded(ended);
   return ended;
 }

@@ -12,6 +12,8 @@ import type { QueueEvents } from '../domain/queue-events';
 import type { QueueStatisticsSource } from '../domain/queue-statistics';
 import type { SessionAdministration } from '../domain/session-administration';
 import type { SessionRanges } from '../domain/session-ranges';
+import type { Metrics } from '../domain/metrics';
+import type { RetentionStore } from '../domain/retention';
 import type { SessionStore } from '../domain/session-store';
 import type { Logger } from '../log/logger';
 import { InstanceLease, type RequeuedSession } from '../storage/postgres/instance-lease';
@@ -25,6 +27,10 @@ import { PostgresSessionStore } from '../storage/postgres/postgres-session-store
 import { SqliteQueueStatistics } from '../storage/sqlite-queue-statistics';
 import { SqliteSessionAdministration } from '../storage/sqlite-session-administration';
 import { SqliteSessionRanges } from '../storage/sqlite-session-ranges';
+import { postgresDatabaseBytes } from '../storage/postgres/postgres-database-size';
+import { PostgresRetention } from '../storage/postgres/postgres-retention';
+import { sqliteDatabaseBytes } from '../storage/sqlite-database-size';
+import { SqliteRetention } from '../storage/sqlite-retention';
 import { openStore } from './open-store';
 
 /** Connections of an instance's pool (its LISTEN connection aside). */
@@ -45,6 +51,10 @@ export type ChatBackend = Readonly<{
   administration: SessionAdministration;
   /** The sessions of a time range, a page at a time (transcript exports). */
   ranges: SessionRanges;
+  /** Bytes the database takes (metrics). */
+  databaseBytes: () => Promise<number>;
+  /** Deletes ended sessions in small batches (--retention-days). */
+  retention: RetentionStore;
   /** For the start line: which store and bus, without credentials. */
   description: Readonly<Record<string, string>>;
   /** Calls `onChange` whenever the database becomes reachable or unreachable (health). */
@@ -58,13 +68,13 @@ export type BackendEvents = Readonly<{ onLeaseLost: () => void }>;
 
 const errorText = (error: unknown) => (error instanceof Error ? error.stack ?? error.message : String(error));
 
-/** Opens the store that `config` names (SPEC §8), with the bus and attachments that go with it. */
-export function openChatBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents): Promise<ChatBackend> {
-  return config.store.startsWith('sqlite:') ? openSqliteBackend(config, logger) : openPostgresBackend(config, logger, instanceId, events);
+/** Opens the store that `config` names (SPEC §8), with the bus and attachments that go with it; the store reports its commits to `metrics`. */
+export function openChatBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents, metrics: Metrics): Promise<ChatBackend> {
+  return config.store.startsWith('sqlite:') ? openSqliteBackend(config, logger, metrics) : openPostgresBackend(config, logger, instanceId, events, metrics);
 }
 
-async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBackend> {
-  const { store, db, closeStore } = await openStore(config, logger);
+async function openSqliteBackend(config: Config, logger: Logger, metrics: Metrics): Promise<ChatBackend> {
+  const { store, db, closeStore } = await openStore(config, logger, metrics);
   return {
     store,
     bus: new InProcessEventBus(listenerErrorLogger(logger)),
@@ -73,13 +83,15 @@ async function openSqliteBackend(config: Config, logger: Logger): Promise<ChatBa
     queueStatistics: new SqliteQueueStatistics(db),
     administration: new SqliteSessionAdministration(db, store),
     ranges: new SqliteSessionRanges(db, store),
+    databaseBytes: async () => sqliteDatabaseBytes(db),
+    retention: new SqliteRetention(db, store),
     description: { store: config.store, bus: 'local' },
     watchDatabase: () => {},
     close: async () => closeStore(),
   };
 }
 
-async function openPostgresBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents): Promise<ChatBackend> {
+async function openPostgresBackend(config: Config, logger: Logger, instanceId: string, events: BackendEvents, metrics: Metrics): Promise<ChatBackend> {
   const location: PostgresLocation = { url: config.store, schema: config.pgSchema };
   const pool = createPool(location, POSTGRES_POOL_SIZE);
   const reportError = (error: unknown) => logger.error('a database step failed', { error: errorText(error) });
@@ -97,13 +109,15 @@ async function openPostgresBackend(config: Config, logger: Logger, instanceId: s
     let stopWatching = () => {};
     const bus = config.bus === 'postgres' ? new PostgresEventBus(instanceId, pool, channel, reportError) : new InProcessEventBus(listenerErrorLogger(logger));
     return {
-      store: new PostgresSessionStore(pool),
+      store: new PostgresSessionStore(pool, metrics),
       bus,
       attachments: new PostgresAttachments(instanceId, pool, channel),
       queue,
       queueStatistics: new PostgresQueueStatistics(pool),
       administration: new PostgresSessionAdministration(pool),
       ranges: new PostgresSessionRanges(pool),
+      databaseBytes: () => postgresDatabaseBytes(pool),
+      retention: new PostgresRetention(pool),
       description: { store: redactedUrl(config.store), pg_schema: config.pgSchema, bus: config.bus, instance: instanceId },
       watchDatabase: (onChange) => (stopWatching = watchDatabase(pool, channel, onChange)),
       close: async () => {

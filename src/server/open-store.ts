@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Config } from '../config/config';
+import type { Metrics } from '../domain/metrics';
 import type { Logger } from '../log/logger';
 import { retryWhileLocked } from '../storage/lock-conflict';
 import { openDatabase } from '../storage/open-database';
@@ -22,10 +23,10 @@ export type OpenedStore = Readonly<{ store: SqliteSessionStore; db: Database.Dat
  * While another connection holds the write lock, start-up waits for it without blocking, then
  * fails with one error naming the database.
  */
-export async function openStore(config: Config, logger: Logger): Promise<OpenedStore> {
+export async function openStore(config: Config, logger: Logger, metrics: Metrics): Promise<OpenedStore> {
   const lock = await acquireServerLock(config.db);
   try {
-    const { store, db } = await openAndRequeue(config, logger);
+    const { store, db } = await openAndRequeue(config, logger, metrics);
     const closeStore = () => {
       try {
         store.close();
@@ -40,12 +41,12 @@ export async function openStore(config: Config, logger: Logger): Promise<OpenedS
   }
 }
 
-async function openAndRequeue(config: Config, logger: Logger): Promise<{ store: SqliteSessionStore; db: Database.Database }> {
+async function openAndRequeue(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: SqliteSessionStore; db: Database.Database }> {
   const deadline = performance.now() + STARTUP_LOCK_WAIT_MS;
   const open = () => openDatabase({ file: config.db, sync: config.sqliteSync });
   const { db, migrations, foldedAtOpen } = await retryWhileLocked(open, deadline, `opening the database ${config.db}`);
   logger.info('database ready', { db: config.db, schema_version: migrations.version, migrations_applied: migrations.applied.join(','), entries_folded: foldedAtOpen });
-  const store = new SqliteSessionStore(db, { onFoldFailure: (error) => logger.warn('folding the entry log failed; retrying shortly', { error: String(error) }) });
+  const store = new SqliteSessionStore(db, { metrics, onFoldFailure: (error) => logger.warn('folding the entry log failed; retrying shortly', { error: String(error) }) });
   try {
     const requeue = () => store.requeueAttendedSessions(new Date());
     const requeued = await retryWhileLocked(requeue, deadline, `requeueing the sessions of ${config.db}`);

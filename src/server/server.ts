@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/identity';
 import type { Config } from '../config/config';
 import { Administration } from '../domain/administration';
 import type { ChatContext } from '../domain/chat-context';
+import type { Metrics } from '../domain/metrics';
 import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
 import { createAgentHandler } from '../transport/agent-handler';
@@ -27,6 +28,7 @@ import type { SupportServer } from '../../gen/support';
 import { gracefulShutdown } from './graceful-shutdown';
 import { HealthService } from './health-service';
 import { startIdleSweeper } from './idle-sweeper';
+import { DEFAULT_RETENTION_SCHEDULE, startRetentionJob, type RetentionSchedule } from './retention-job';
 import { limitConnections } from './connection-limit';
 import { keepRepeatedHeaders } from './repeated-headers';
 import { openChatBackend, type ChatBackend } from './chat-backend';
@@ -34,6 +36,7 @@ import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { logSecurity } from './log-security';
 import { loadServerTransport } from './server-credentials';
+import { serverMetrics } from './metrics-endpoint';
 import { serverOptions } from './server-options';
 import { ensurePortFree } from './port-check';
 
@@ -42,6 +45,8 @@ export type RunningServer = Readonly<{
   host: string;
   /** The bound port (the real one when the configuration asked for 0). */
   port: number;
+  /** The port of GET /metrics, when --metrics-port is given. */
+  metricsPort: number | undefined;
   /** Stops taking calls, ends live streams with UNAVAILABLE, closes the database. Safe to call twice. */
   shutdown: () => Promise<void>;
   /** What the server holds in memory for live streams: all zero once every stream has ended. */
@@ -62,6 +67,8 @@ export type LiveState = Readonly<{
 export type ServerTuning = Readonly<{
   /** How long a stream the server ended may wait for a client that reads nothing before it is reset (SPEC §6: 30 s). */
   resetAfterEndMs: number;
+  /** When --retention-days runs, and the clock it reads (a test's is days ahead). */
+  retention?: RetentionSchedule;
 }>;
 
 export const DEFAULT_TUNING: ServerTuning = { resetAfterEndMs: 30_000 };
@@ -77,17 +84,18 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   const transport = loadServerTransport(config);
   await ensurePortFree(config.host, config.port);
   const instanceId = randomBytes(6).toString('base64url');
+  const metrics = serverMetrics(config, logger);
   let endAllStreams = (_why: string) => {};
   const backend = await openChatBackend(config, logger, instanceId, {
     onLeaseLost: () => {
       logger.error('this instance was taken for dead (its lease lapsed): its streams end, and it starts again', { instance: instanceId });
       endAllStreams('this server was out of touch with the others; resume the session');
     },
-  });
+  }, metrics.events);
   const { bus, attachments } = backend;
-  const context = chatContext(backend, config, logger);
+  const context = chatContext(backend, config, logger, metrics.events);
   let isStopping = false;
-  const env = callEnvironment(config, tuning, authenticator, logger, instanceId, () => isStopping);
+  const env = callEnvironment(config, tuning, authenticator, logger, instanceId, () => isStopping, metrics.events);
   endAllStreams = (why) => {
     for (const call of [...env.liveCalls]) call.end({ code: grpc.status.UNAVAILABLE, details: why });
   };
@@ -98,16 +106,20 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   const adminServices = { administration, queue: backend.queue, transcripts: backend, forgetSessions: (ids: readonly string[]) => ids.forEach((id) => env.snapshots.forget(id)) };
   const health = addServices(server, context, createRequestParsers(config.maxMessageBytes), env, { env: admin, services: adminServices });
   let port: number;
+  let metricsEndpoint: { port: number | undefined; close: () => void };
   try {
     port = await bind(server, config.host, config.port, transport.credentials);
     keepRepeatedHeaders(server);
     limitConnections(server, config.maxConnections);
+    metricsEndpoint = await metrics.serve(backend);
   } catch (err) {
     server.forceShutdown();
     await backend.close();
     throw err;
   }
   const stopIdleSweeper = startIdleSweeper(context, config.idleTimeoutSeconds * 1000, logger);
+  const stopRetention =
+    config.retentionDays === undefined ? () => {} : startRetentionJob(backend.retention, config.retentionDays, tuning.retention ?? DEFAULT_RETENTION_SCHEDULE, metrics.events, logger);
   logSecurity(config, transport, logger);
   backend.watchDatabase((reachable) => {
     logger.warn(reachable ? 'the database answers again' : 'the database does not answer: health is NOT_SERVING', {});
@@ -115,7 +127,12 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
   });
   logger.info(`listening on ${hostPort(config.host, port)}`, { host: config.host, port, auth: config.auth, transport: transport.kind, ...backend.description });
 
-  const parts = { server, health, liveCalls: env.liveCalls, adminStreams: admin.liveStreams, closing: env.closing, stopTimers: stopIdleSweeper, closeStore: backend.close, logger };
+  const stopTimers = () => {
+    stopIdleSweeper();
+    stopRetention();
+    metricsEndpoint.close();
+  };
+  const parts = { server, health, liveCalls: env.liveCalls, adminStreams: admin.liveStreams, closing: env.closing, stopTimers, closeStore: backend.close, logger };
   const liveState = () => ({
     calls: env.liveCalls.size,
     subscribedSessions: bus.subscribedSessionCount,
@@ -123,17 +140,17 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     usersWithStreams: env.userStreams.users,
     bufferedBytes: env.outbound.budget.bytes,
   });
-  return { host: config.host, port, shutdown: gracefulShutdown(parts, () => (isStopping = true)), liveState };
+  return { host: config.host, port, metricsPort: metricsEndpoint.port, shutdown: gracefulShutdown(parts, () => (isStopping = true)), liveState };
 }
 
-function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Authenticator, logger: Logger, instanceId: string, isStopping: () => boolean): CallEnvironment {
+function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Authenticator, logger: Logger, instanceId: string, isStopping: () => boolean, metrics: Metrics): CallEnvironment {
   // A few full histories' worth of bytes per stream, beside --stream-queue responses.
   const limits = { responses: config.streamQueue, bytes: 4 * config.maxHistoryBytes, resetAfterEndMs: tuning.resetAfterEndMs };
   return {
     authenticator,
     logger,
     requestRate: { perSecond: config.maxMessagesPerSecond, burst: config.messageBurst },
-    outbound: { limits, budget: new OutboundBudget(config.maxBufferedBytes) },
+    outbound: { limits, budget: new OutboundBudget(config.maxBufferedBytes), metrics },
     userStreams: new UserStreams(config.maxStreamsPerUser),
     joins: new JoinRateLimiter(config.maxJoinsPerMinute),
     snapshots: new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(ENCODED_HISTORY_CACHE_BYTES)),
@@ -141,6 +158,7 @@ function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Au
     closing: new Set(),
     newStreamId: streamIdsOf(instanceId),
     isStopping,
+    metrics,
   };
 }
 
@@ -150,7 +168,7 @@ function streamIdsOf(instanceId: string): () => string {
   return () => `${instanceId}.${++last}`;
 }
 
-function chatContext({ store, bus, attachments, queue }: ChatBackend, config: Config, logger: Logger): ChatContext {
+function chatContext({ store, bus, attachments, queue }: ChatBackend, config: Config, logger: Logger, metrics: Metrics): ChatContext {
   return {
     store,
     bus,
@@ -164,6 +182,7 @@ function chatContext({ store, bus, attachments, queue }: ChatBackend, config: Co
     newSessionId,
     encodedEntrySize: encodedHistoryEntrySize,
     reportError: (error) => logger.error('a background step of a stream failed', { error: error instanceof Error ? error.stack : String(error) }),
+    metrics,
   };
 }
 

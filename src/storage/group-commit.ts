@@ -16,8 +16,11 @@ type Pending = {
   failure?: { error: unknown } | undefined;
 };
 
-/** What a store does around each batch: last writes inside its transaction, and forgetting after a rollback. */
-export type BatchHooks = Readonly<{ beforeCommit?: () => void; afterRollback: () => void }>;
+/**
+ * What a store does around each batch: last writes inside its transaction, forgetting after a
+ * rollback, and (metrics) learning of each batch committed: its writes and how long it took.
+ */
+export type BatchHooks = Readonly<{ beforeCommit?: () => void; afterRollback: () => void; committed?: (writes: number, seconds: number) => void }>;
 
 /**
  * Group commit: writes queued during one turn of the event loop run in a single transaction at
@@ -84,8 +87,12 @@ export class GroupCommit {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    const startedAt = performance.now();
     const error = this.tryCommit(batch);
-    if (error === undefined) return this.settled(batch);
+    if (error === undefined) {
+      this.hooks.committed?.(batch.length, (performance.now() - startedAt) / 1000);
+      return this.settled(batch);
+    }
     if (isLockConflict(error)) return this.waitForLock(batch);
     // Something in the batch is faulty: find it by committing each item alone, in order.
     for (let i = 0; i < batch.length; i++) {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../domain/chat-error';
 import type { Entry } from '../domain/entry';
+import type { Metrics } from '../domain/metrics';
 import type { EntryDraft, HistoryLimits, StoredSession, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
 import { SessionRowCache, type SessionCounters } from './session-row-cache';
@@ -9,7 +10,7 @@ import { FoldSchedule, type FoldPolicy } from './sqlite/fold-schedule';
 import { readSessionCounters } from './sqlite/session-counters';
 import { entryFromRow, prepareStoreStatements } from './sqlite/store-statements';
 
-export type SqliteStoreOptions = Readonly<{ fold?: FoldPolicy; onFoldFailure?: (error: unknown) => void }>;
+export type SqliteStoreOptions = Readonly<{ fold?: FoldPolicy; onFoldFailure?: (error: unknown) => void; metrics?: Pick<Metrics, 'batchCommitted'> }>;
 
 /**
  * The SQLite implementation of the storage port: histories are an append-only log, indexed in bulk.
@@ -46,7 +47,8 @@ export class SqliteSessionStore implements SessionStore {
     this.tailSessions = new Set(this.sql.tailSessions.all());
     this.folds = new FoldSchedule(() => this.fold(), options.onFoldFailure ?? (() => {}), options.fold);
     this.rows = new SessionRowCache((id) => this.readCounters(id));
-    this.writes = new GroupCommit(db, { afterRollback: () => this.rows.clear() });
+    const metrics = options.metrics;
+    this.writes = new GroupCommit(db, { afterRollback: () => this.rows.clear(), ...(metrics && { committed: (writes, seconds) => metrics.batchCommitted(writes, seconds) }) });
   }
 
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {

@@ -21,7 +21,11 @@ export function createAgentHandler(
   return serveConversation(env, {
     role: 'agent',
     open: (userId, port) => new AgentConversation(context, userId, port),
-    encode: (output: AgentOutput) => (output.kind === 'entry' ? encodeEntry(output.entry) : encode(output)),
+    encode: (output: AgentOutput) => {
+      if (output.kind !== 'entry') return encode(output);
+      env.metrics.entryDelivered(output.entry.date);
+      return encodeEntry(output.entry);
+    },
     apply: (conversation, request: ChatAgentRequest, join) => {
       const command = parsers.agent(request);
       if (command.kind === 'accept') {

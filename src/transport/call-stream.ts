@@ -1,13 +1,14 @@
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { StreamId } from '../domain/event-bus';
 import { CallOutcome } from './call-outcome';
+import type { Metrics } from '../domain/metrics';
 import type { CallStatus } from './grpc-status';
 import type { BudgetHolder, OutboundBudget } from './outbound-budget';
 import { OutboundQueue, type OutboundLimits } from './outbound-queue';
 import { pumpRequests } from './request-pump';
 
-/** What bounds a stream's responses: its own limits, and the budget shared by every stream. */
-export type Outbound = Readonly<{ limits: OutboundLimits; budget: OutboundBudget }>;
+/** What bounds a stream's responses: its own limits, and the budget shared by every stream; where a cut is reported. */
+export type Outbound = Readonly<{ limits: OutboundLimits; budget: OutboundBudget; metrics: Pick<Metrics, 'streamCut'> }>;
 
 /**
  * The one adapter between a grpc-js duplex call and a handler: requests in one at a time
@@ -54,6 +55,7 @@ export class CallStream<Req> implements BudgetHolder {
   push(response: Uint8Array): void {
     if (this.outcome.over) return;
     if (!this.outbound.fits(response.length)) {
+      this.bounds.metrics.streamCut('overflow');
       this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the client reads too slowly; resume the session to catch up' });
       return;
     }
@@ -88,6 +90,7 @@ export class CallStream<Req> implements BudgetHolder {
   }
 
   endForBudget(): void {
+    this.bounds.metrics.streamCut('buffer-budget');
     this.end({ code: Status.RESOURCE_EXHAUSTED, details: 'the server holds too many responses for slow clients; resume the session to catch up' });
   }
 

@@ -16,7 +16,10 @@ export function createCustomerHandler(
   return serveConversation(env, {
     role: 'customer',
     open: (userId, port) => new CustomerConversation(context, userId, port),
-    encode: (output: CustomerOutput) => ChatCustomerResponse.encode(toCustomerResponse(output)).finish(),
+    encode: (output: CustomerOutput) => {
+      env.metrics.entryDelivered(output.entry.date); // every output is an agent's entry
+      return ChatCustomerResponse.encode(toCustomerResponse(output)).finish();
+    },
     apply: (conversation, request: ChatCustomerRequest, join) => {
       const command = parsers.customer(request);
       if (command.kind === 'init') {

@@ -14,7 +14,7 @@ export interface Conversation {
 
 /** How one method binds its conversation to a call. */
 export type ConversationMethod<Req, Output, C extends Conversation> = Readonly<{
-  role: Identity['role'];
+  role: Exclude<Identity['role'], 'admin'>;
   open: (userId: string, port: StreamPort<Output>) => C;
   /** The output as its encoded response message: responses are encoded here, so their bytes can be counted. */
   encode: (output: Output) => Uint8Array;
@@ -40,7 +40,10 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
         signal: stream.signal,
         push: (output) => stream.push(method.encode(output)),
         pushSnapshot: async (snapshot) => stream.push(await env.snapshots.encode(snapshot, stream.signal)),
-        abort: (error) => stream.end(toCallStatus(error)),
+        abort: (error) => {
+          if (error.kind === 'aborted') env.metrics.streamCut('takeover');
+          stream.end(toCallStatus(error));
+        },
       });
       reportSession(() => conversation.lastSessionId);
       stream.signal.addEventListener('abort', () => {
@@ -55,6 +58,7 @@ export function serveConversation<Req, Res, Output, C extends Conversation>(
       const join = () => env.joins.take(identity.userId);
       const throttle = new RequestThrottle(env.requestRate);
       const applyThrottled = async (request: Req) => {
+        env.metrics.requestThrottled();
         await throttle.take(stream.signal);
         if (!stream.signal.aborted) await method.apply(conversation, request, join);
       };

@@ -38,7 +38,17 @@ describe('parseConfig', () => {
       tlsCert: undefined,
       tlsKey: undefined,
       tlsClientCa: undefined,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
+      retentionDays: undefined,
     });
+  });
+
+  test('metrics and retention are off unless given, from a flag or a variable', () => {
+    expect(parseConfig(['--metrics-port', '0', '--metrics-host', '::1'], { SUPPORT_RETENTION_DAYS: '30' })).toMatchObject({ metricsPort: 0, metricsHost: '::1', retentionDays: 30 });
+    expect(parseConfig([], { SUPPORT_METRICS_PORT: '9464' })).toMatchObject({ metricsPort: 9464 });
+    expect(() => parseConfig(['--metrics-port', '70000'], {})).toThrow(/--metrics-port/);
+    expect(() => parseConfig(['--retention-days', '0'], {})).toThrow(/--retention-days/);
   });
 
   test('SUPPORT_* variables set options, and a flag wins over its variable', () => {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ChatError } from '../../domain/chat-error';
 import type { Entry } from '../../domain/entry';
+import { noMetrics, type Metrics } from '../../domain/metrics';
 import type { EntryDraft, HistoryLimits } from '../../domain/session-store';
 import { isUnavailable } from './postgres-connection';
 import { inTransaction } from './postgres-queries';
@@ -35,7 +36,10 @@ export class AppendBatcher {
   private queue: Append[] = [];
   private running = false;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly metrics: Pick<Metrics, 'batchCommitted'> = noMetrics,
+  ) {}
 
   append(sessionId: string, draft: EntryDraft, now: Date, limits: HistoryLimits): Promise<Entry> {
     return new Promise<Entry>((resolve, reject) => {
@@ -50,7 +54,9 @@ export class AppendBatcher {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
+      const startedAt = performance.now();
       const outcomes = await this.outcomesOf(batch);
+      this.metrics.batchCommitted(batch.length, (performance.now() - startedAt) / 1000);
       batch.forEach((item, i) => {
         const outcome = outcomes[i];
         if (outcome instanceof Error || outcome === undefined) item.reject(outcome);

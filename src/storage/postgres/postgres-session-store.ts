@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ChatError } from '../../domain/chat-error';
 import type { Author, Entry } from '../../domain/entry';
+import { noMetrics, type Metrics } from '../../domain/metrics';
 import type { EntryDraft, HistoryLimits, StoredSession, SessionStore } from '../../domain/session-store';
 import { AppendBatcher } from './append-batcher';
 import { unlessUnavailable } from './postgres-connection';
@@ -20,8 +21,11 @@ type EntryRow = { seq: string; date_ms: string; agent: string | null; text: stri
 export class PostgresSessionStore implements SessionStore {
   private readonly appends: AppendBatcher;
 
-  constructor(private readonly pool: pg.Pool) {
-    this.appends = new AppendBatcher(pool);
+  constructor(
+    private readonly pool: pg.Pool,
+    metrics: Pick<Metrics, 'batchCommitted'> = noMetrics,
+  ) {
+    this.appends = new AppendBatcher(pool, metrics);
   }
 
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {

@@ -20,3 +20,21 @@ export function deleteEntriesOfSessions(db: Database.Database, sessionPks: reado
   db.prepare(`DELETE FROM entry_index WHERE ${inSessions}`).run(pks);
   return folded + tail;
 }
+
+/**
+ * Deletes up to `limit` of one session's entries, oldest first (retention deletes a long history
+ * in several short batches): folded ones through the index, then, once none is left there, its
+ * rows in the tail. Returns how many it deleted. The same rule as above: ended sessions only.
+ */
+export function deleteOldestEntriesOfSession(db: Database.Database, sessionPk: number, limit: number): number {
+  const oldestFolded = 'SELECT seq FROM entry_index WHERE session_pk = @pk ORDER BY seq LIMIT @limit';
+  const folded = db
+    .prepare(`DELETE FROM entries WHERE id IN (SELECT entry_id FROM entry_index WHERE session_pk = @pk AND seq IN (${oldestFolded}))`)
+    .run({ pk: sessionPk, limit }).changes;
+  db.prepare(`DELETE FROM entry_index WHERE session_pk = @pk AND seq IN (${oldestFolded})`).run({ pk: sessionPk, limit });
+  if (folded >= limit) return folded;
+  const tail = db
+    .prepare('DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE id > (SELECT folded_up_to FROM entry_log) AND session_pk = @pk ORDER BY id LIMIT @limit)')
+    .run({ pk: sessionPk, limit: limit - folded }).changes;
+  return folded + tail;
+}
