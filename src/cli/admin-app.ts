@@ -5,7 +5,7 @@ import { openAdminConnection } from './admin-connection';
 import { runAdminCommand } from './admin-commands';
 import { adminUsage, parseAdminCommandLine, type AdminCommandLine } from './admin-options';
 import { UsageError } from './cli-options';
-import { oneLine } from './untrusted-text';
+import { oneLine } from '../text/untrusted-text';
 
 /** Exit codes: 0 done, 1 refused or failed (the server's reason on standard error), 2 a bad command line. */
 async function main(argv: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import { callUnary, type AdminConnection } from './admin-connection';
 import { queueEventLine, queueReport, sessionDetail, sessionTable } from './admin-format';
 import type { AdminCommandLine } from './admin-options';
 import { UsageError } from './cli-options';
-import { oneLine, shownName } from './untrusted-text';
+import { oneLine, shownName } from '../text/untrusted-text';
 
 /** Where a command prints: lines for people on `out`, notes on `note` (standard error). */
 export type CommandOutput = Readonly<{ out: NodeJS.WritableStream; note: (line: string) => void }>;

@@ -8,7 +8,7 @@ import {
   type SessionSummary,
   type WatchQueueResponse,
 } from '../../gen/support/admin/v1/admin';
-import { oneLine, safeLines, shownName } from './untrusted-text';
+import { oneLine, safeLines, shownName } from '../text/untrusted-text';
 
 /**
  * What the admin command line prints. Ids and messages come from users: shown as the terminal apps

@@ -5,7 +5,7 @@ import { AppShell, errorText } from './app-shell';
 import { chatOptionsFrom } from './chat-options-from-cli';
 import { AGENT_FLAGS_HELP, parseAgentOptions, UsageError } from './cli-options';
 import { Terminal } from './terminal';
-import { oneLine, shownName } from './untrusted-text';
+import { oneLine, shownName } from '../text/untrusted-text';
 
 const USAGE = [
   'usage: npm run agent -- --user agent-ID [flags]   (or --jwt-file PATH instead of --user)',

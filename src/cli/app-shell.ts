@@ -1,7 +1,7 @@
 import type { ConnectionState, CustomerChat, AgentChat } from '../client';
 import { formatEntry, formatStateChange, type UnconfirmedNote } from './format';
 import type { Terminal } from './terminal';
-import { oneLine, quoted } from './untrusted-text';
+import { oneLine, quoted } from '../text/untrusted-text';
 
 /**
  * What both terminal apps do alike: print entries and connection changes, handle input lines one

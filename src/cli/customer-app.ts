@@ -7,7 +7,7 @@ import { chatOptionsFrom } from './chat-options-from-cli';
 import { CUSTOMER_FLAGS_HELP, parseCustomerOptions, UsageError, type CustomerCliOptions } from './cli-options';
 import { StateFile } from './state-file';
 import { Terminal } from './terminal';
-import { oneLine, quoted } from './untrusted-text';
+import { oneLine, quoted } from '../text/untrusted-text';
 
 const USAGE = [
   'usage: npm run customer -- --user ID [flags]   (or --jwt-file PATH instead of --user)',

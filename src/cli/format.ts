@@ -1,5 +1,5 @@
 import type { ChatEntry, CloseReason, ConnectionState } from '../client';
-import { oneLine, quoted, safeLines, shownName } from './untrusted-text';
+import { oneLine, quoted, safeLines, shownName } from '../text/untrusted-text';
 
 /**
  * What lines after the first of a multi-line message start with: as wide as the `[HH:MM:SS] `

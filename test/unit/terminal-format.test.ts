@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { ChatEntry } from '../../src/client';
 import { ChatClientError } from '../../src/client/chat-client-error';
 import { formatEntry, formatStateChange } from '../../src/cli/format';
-import { oneLine, quoted, safeLines, shownName } from '../../src/cli/untrusted-text';
+import { oneLine, quoted, safeLines, shownName } from '../../src/text/untrusted-text';
 
 const AT = new Date(2024, 0, 1, 12, 0, 0);
 

@@ -1,4 +1,4 @@
-import { safeLines, shownName } from '../../cli/untrusted-text';
+import { safeLines, shownName } from '../../text/untrusted-text';
 import type { Entry } from '../../domain/entry';
 import type { SessionSummary } from '../../domain/session-administration';
 import type { TranscriptPart } from '../../domain/transcript-export';
