@@ -31,7 +31,7 @@ function open(secureDelete: boolean): Opened {
   const { db } = openDatabase({ file: path.join(dir, 'support.db'), sync: 'normal' });
   db.pragma(`secure_delete = ${secureDelete ? 'ON' : 'OFF'}`);
   const store = new SqliteSessionStore(db);
-  return { dir, db, store, administration: new SqliteSessionAdministration(db, store) };
+  return { dir, db, store, administration: new SqliteSessionAdministration(db, store.housekeeping) };
 }
 
 function close({ dir, store }: Opened): void {
@@ -65,7 +65,7 @@ async function traffic({ store }: Opened, fromCustomer: number): Promise<void> {
 
 /** The erasure's transaction alone: no checkpoint after it. */
 function rawDelete({ db, store }: Opened, customerId: string): Promise<void> {
-  return store.deleteThroughWriteQueue(() => {
+  return store.housekeeping.deleteThroughWriteQueue(() => {
     const pks = db.prepare<[string], { pk: number }>('SELECT pk FROM sessions WHERE customer = ?').all(customerId).map((r) => r.pk);
     for (const pk of pks) {
       db.prepare('DELETE FROM entries WHERE session_pk = ?').run(pk);

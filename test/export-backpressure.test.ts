@@ -38,8 +38,8 @@ test('an export of a large session reads a page of its history at a time, and no
     let pagesRead = 0;
     const sources: TranscriptSources = {
       store: { readHistory: (...args) => (pagesRead++, store.readHistory(...args)) },
-      administration: new SqliteSessionAdministration(db, store),
-      ranges: new SqliteSessionRanges(db, store),
+      administration: new SqliteSessionAdministration(db, store.housekeeping),
+      ranges: new SqliteSessionRanges(db, store.housekeeping),
     };
     const call = new FullTransport();
     const request: ExportSessionsRequest = { selection: { $case: 'sessionId', value: sessionId }, format: ExportFormat.EXPORT_FORMAT_JSON_LINES };

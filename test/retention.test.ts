@@ -14,7 +14,7 @@ describeRetentionContract('SQLite', async () => {
   const store = new SqliteSessionStore(db);
   return {
     store,
-    retention: new SqliteRetention(db, store),
+    retention: new SqliteRetention(db, store.housekeeping),
     close: async () => {
       db.close();
       removeTempDir(dir);

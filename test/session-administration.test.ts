@@ -14,7 +14,7 @@ describeSessionAdministrationContract('SQLite', async () => {
   const store = new SqliteSessionStore(db);
   return {
     store,
-    administration: new SqliteSessionAdministration(db, store),
+    administration: new SqliteSessionAdministration(db, store.housekeeping),
     close: async () => {
       store.close();
       removeTempDir(dir);

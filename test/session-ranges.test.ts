@@ -14,7 +14,7 @@ describeSessionRangesContract('SQLite', async () => {
   const store = new SqliteSessionStore(db);
   return {
     store,
-    ranges: new SqliteSessionRanges(db, store),
+    ranges: new SqliteSessionRanges(db, store.housekeeping),
     close: async () => {
       store.close();
       removeTempDir(dir);

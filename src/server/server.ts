@@ -1,29 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createAuthenticator } from '../auth/create-authenticator';
-import type { Authenticator } from '../auth/identity';
 import type { Config } from '../config/config';
 import { Administration } from '../domain/administration';
 import type { ChatContext } from '../domain/chat-context';
-import type { Metrics } from '../domain/metrics';
-import { newSessionId } from '../domain/session-id';
 import type { Logger } from '../log/logger';
 import { createAgentHandler } from '../transport/agent-handler';
 import { createCustomerHandler } from '../transport/customer-handler';
-import { EncodedHistoryCache } from '../transport/encoded-history-cache';
-import { encodedHistoryEntrySize } from '../transport/history-entry-size';
-import { JoinRateLimiter } from '../transport/join-rate-limiter';
-import { OutboundBudget } from '../transport/outbound-budget';
 import { createRequestParsers, type RequestParsers } from '../transport/request-schemas';
 import { requireCheckedVersions } from '../transport/grpc-internals';
 import { onHttp2StreamMissing } from '../transport/http2-stream-of';
 import type { CallEnvironment } from '../transport/serve-call';
-import { SliceScheduler } from '../transport/slice-scheduler';
-import { SnapshotEncoder } from '../transport/snapshot-encoder';
 import type { AdminEnvironment } from '../transport/admin/admin-call';
 import { strictAdminService } from '../transport/admin/admin-service-definition';
 import { createAdminService, type AdminServices } from '../transport/admin/admin-service';
-import { UserStreams } from '../transport/user-streams';
 import type { SupportServer } from '../../gen/support';
 import { gracefulShutdown } from './graceful-shutdown';
 import { HealthService } from './health-service';
@@ -31,7 +21,9 @@ import { startIdleSweeper } from './idle-sweeper';
 import { DEFAULT_RETENTION_SCHEDULE, startRetentionJob, type RetentionSchedule } from './retention-job';
 import { limitConnections } from './connection-limit';
 import { keepRepeatedHeaders } from './repeated-headers';
-import { openChatBackend, type ChatBackend } from './chat-backend';
+import { openChatBackend } from './chat-backend';
+import { callEnvironment } from './call-environment';
+import { chatContext } from './chat-context-of';
 import { addReflection } from './reflection';
 import { strictSupportService } from './support-service';
 import { logSecurity } from './log-security';
@@ -72,9 +64,6 @@ export type ServerTuning = Readonly<{
 }>;
 
 export const DEFAULT_TUNING: ServerTuning = { resetAfterEndMs: 30_000 };
-
-/** Encoded histories kept for sessions joined again (encoded-history-cache.ts), beside --max-buffered-bytes. */
-const ENCODED_HISTORY_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Opens the database, registers Support, reflection and health, and listens (SPEC §7). */
 export async function startServer(config: Config, logger: Logger, tuning: ServerTuning = DEFAULT_TUNING): Promise<RunningServer> {
@@ -141,49 +130,6 @@ export async function startServer(config: Config, logger: Logger, tuning: Server
     bufferedBytes: env.outbound.budget.bytes,
   });
   return { host: config.host, port, metricsPort: metricsEndpoint.port, shutdown: gracefulShutdown(parts, () => (isStopping = true)), liveState };
-}
-
-function callEnvironment(config: Config, tuning: ServerTuning, authenticator: Authenticator, logger: Logger, instanceId: string, isStopping: () => boolean, metrics: Metrics): CallEnvironment {
-  // A few full histories' worth of bytes per stream, beside --stream-queue responses.
-  const limits = { responses: config.streamQueue, bytes: 4 * config.maxHistoryBytes, resetAfterEndMs: tuning.resetAfterEndMs };
-  return {
-    authenticator,
-    logger,
-    requestRate: { perSecond: config.maxMessagesPerSecond, burst: config.messageBurst },
-    outbound: { limits, budget: new OutboundBudget(config.maxBufferedBytes), metrics },
-    userStreams: new UserStreams(config.maxStreamsPerUser),
-    joins: new JoinRateLimiter(config.maxJoinsPerMinute),
-    snapshots: new SnapshotEncoder(new SliceScheduler(), new EncodedHistoryCache(ENCODED_HISTORY_CACHE_BYTES)),
-    liveCalls: new Set(),
-    closing: new Set(),
-    newStreamId: streamIdsOf(instanceId),
-    isStopping,
-    metrics,
-  };
-}
-
-/** Stream ids `<instance>.<n>`: the instance part, random per process, makes them unique over a deployment. */
-function streamIdsOf(instanceId: string): () => string {
-  let last = 0;
-  return () => `${instanceId}.${++last}`;
-}
-
-function chatContext({ store, bus, attachments, queue }: ChatBackend, config: Config, logger: Logger, metrics: Metrics): ChatContext {
-  return {
-    store,
-    bus,
-    attachments,
-    queue,
-    limits: {
-      maxOpenSessions: config.maxOpenSessions,
-      history: { maxBytes: config.maxHistoryBytes, maxEntries: config.maxHistoryEntries },
-    },
-    now: () => new Date(),
-    newSessionId,
-    encodedEntrySize: encodedHistoryEntrySize,
-    reportError: (error) => logger.error('a background step of a stream failed', { error: error instanceof Error ? error.stack : String(error) }),
-    metrics,
-  };
 }
 
 /** Support and the admin service (with strict request decoding), reflection and health; returns the health service. */

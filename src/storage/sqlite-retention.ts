@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { RetentionBatch, RetentionCursor, RetentionStore } from '../domain/retention';
 import { deleteOldestEntriesOfSession } from './sqlite/delete-entries';
-import type { SqliteSessionStore } from './sqlite-session-store';
+import type { StoreHousekeeping } from './sqlite/store-housekeeping';
 
 /**
  * Retention on SQLite. Each batch is one item of the store's write queue: it commits inside the
@@ -15,7 +15,7 @@ export class SqliteRetention implements RetentionStore {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly store: Pick<SqliteSessionStore, 'deleteThroughWriteQueue'>,
+    private readonly housekeeping: StoreHousekeeping,
   ) {
     this.sql = {
       nextEnded: db.prepare<[number, number], { pk: number; id: string }>(
@@ -27,7 +27,7 @@ export class SqliteRetention implements RetentionStore {
   }
 
   deleteEnded(endedBefore: Date, from: RetentionCursor, maxRows: number): Promise<RetentionBatch> {
-    return this.store.deleteThroughWriteQueue<RetentionBatch>(() => {
+    return this.housekeeping.deleteThroughWriteQueue<RetentionBatch>(() => {
       const deletedSessionIds: string[] = [];
       let budget = maxRows;
       let sessions = 0;

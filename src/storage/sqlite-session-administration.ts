@@ -5,7 +5,7 @@ import { MAX_LOCK_WAIT_MS } from './group-commit';
 import { isLockConflict, LockBackoff } from './lock-conflict';
 import { listingQuery, SUMMARY_COLUMNS, toPage, toSummary, type SummaryRow } from './session-listing';
 import { deleteEntriesOfSessions } from './sqlite/delete-entries';
-import type { SqliteSessionStore } from './sqlite-session-store';
+import type { StoreHousekeeping } from './sqlite/store-housekeeping';
 
 type ErasedSession = { pk: number; id: string; state: 'open' | 'ended'; last_seq: number };
 
@@ -23,7 +23,7 @@ export class SqliteSessionAdministration implements SessionAdministration {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly store: SqliteSessionStore,
+    private readonly housekeeping: StoreHousekeeping,
   ) {
     this.sql = {
       summary: db.prepare<[string], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM sessions WHERE id = ?`),
@@ -37,7 +37,7 @@ export class SqliteSessionAdministration implements SessionAdministration {
   }
 
   async listSessions(filter: SessionFilter, limit: number, after: ListPosition | undefined): Promise<SessionPage> {
-    this.store.foldSessionRows(); // the rows' counters (entry counts, last entry) lag the log until it is folded
+    this.housekeeping.foldSessionRows(); // the rows' counters (entry counts, last entry) lag the log until it is folded
     const { sql, parameters } = listingQuery(filter, after, limit + 1, () => '?');
     let statement = this.listings.get(sql);
     if (!statement) this.listings.set(sql, (statement = this.db.prepare<unknown[], SummaryRow>(sql)));
@@ -45,7 +45,7 @@ export class SqliteSessionAdministration implements SessionAdministration {
   }
 
   async describeSession(sessionId: string): Promise<SessionSummary | undefined> {
-    this.store.foldSessionRows();
+    this.housekeeping.foldSessionRows();
     const row = this.sql.summary.get(sessionId);
     return row && toSummary(row);
   }
@@ -55,10 +55,10 @@ export class SqliteSessionAdministration implements SessionAdministration {
   }
 
   eraseCustomer(customerId: string): Promise<CustomerErasure> {
-    return this.store.deleteThroughWriteQueue(() => {
+    return this.housekeeping.deleteThroughWriteQueue(() => {
       const sessions = this.sql.customerSessions.all(customerId);
       // Read before the rows go: an open session's last seq is in the store's counters, not yet in its row (see the store's fold).
-      const ended = sessions.filter((s) => s.state === 'open').map((s) => ({ id: s.id, lastSeq: this.store.lastSeqOf(s.id) ?? s.last_seq }));
+      const ended = sessions.filter((s) => s.state === 'open').map((s) => ({ id: s.id, lastSeq: this.housekeeping.lastSeqOf(s.id) ?? s.last_seq }));
       const entries = deleteEntriesOfSessions(this.db, sessions.map((s) => s.pk));
       for (const session of sessions) {
         this.sql.deleteParticipants.run(session.pk);

@@ -5,6 +5,7 @@ import type { Metrics } from '../domain/metrics';
 import type { EntryDraft, HistoryLimits, StoredSession, SessionStore } from '../domain/session-store';
 import { GroupCommit } from './group-commit';
 import { SessionRowCache, type SessionCounters } from './session-row-cache';
+import { StoreHousekeeping } from './sqlite/store-housekeeping';
 import { EntryLogFold } from './sqlite/entry-log-fold';
 import { FoldSchedule, type FoldPolicy } from './sqlite/fold-schedule';
 import { readSessionCounters } from './sqlite/session-counters';
@@ -36,6 +37,8 @@ export class SqliteSessionStore implements SessionStore {
   private readonly tailSessions: Set<number>;
   /** The id of the next entry: above every id in the log and every id folded, even if those entries were deleted since (see 002_entry_log.sql). */
   private nextEntryId: number;
+  /** For the admin service and retention: work that must go through this store's queue and caches. */
+  readonly housekeeping: StoreHousekeeping;
 
   constructor(
     private readonly db: Database.Database,
@@ -49,6 +52,7 @@ export class SqliteSessionStore implements SessionStore {
     this.rows = new SessionRowCache((id) => this.readCounters(id));
     const metrics = options.metrics;
     this.writes = new GroupCommit(db, { afterRollback: () => this.rows.clear(), ...(metrics && { committed: (writes, seconds) => metrics.batchCommitted(writes, seconds) }) });
+    this.housekeeping = new StoreHousekeeping(this.writes, this.rows, () => this.tailSessions.size > 0 && this.folds.run());
   }
 
   createSession(id: string, customerId: string, now: Date, maxOpen: number): Promise<void> {
@@ -141,7 +145,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async findIdleSessions(cutoff: Date, limit: number): Promise<string[]> {
     // The sweep reads last_entry_at from the session rows: bring them up to date first.
-    this.foldSessionRows();
+    this.housekeeping.foldSessionRows();
     return this.sql.idle.all(cutoff.getTime(), limit).map((row) => row.id);
   }
 
@@ -154,29 +158,6 @@ export class SqliteSessionStore implements SessionStore {
       // Strictly later than every awaiting session, or ties would put older attended sessions first.
       return this.sql.requeueAttended.run(this.queueTime(now.getTime())).changes;
     }).immediate();
-  }
-
-  /** Folds the log's tail, if any, so that the session rows' counters (last seq and date) are exact for a reader of the rows. */
-  foldSessionRows(): void {
-    if (this.tailSessions.size > 0) this.folds.run();
-  }
-
-  /** The session's last sequence number as the write queue knows it (ahead of its row until the next fold); for work run through the queue. */
-  lastSeqOf(sessionId: string): number | undefined {
-    return this.rows.get(sessionId)?.lastSeq;
-  }
-
-  /**
-   * Runs `work` (synchronous SQL that deletes sessions) through the write queue, so that it is
-   * ordered with the chat's writes and never interleaves with a batch; the cached counters of the
-   * sessions it reports deleted are dropped, so that a later write to one finds no session.
-   */
-  deleteThroughWriteQueue<T>(work: () => { deletedSessionIds: readonly string[]; result: T }): Promise<T> {
-    return this.writes.run(() => {
-      const { deletedSessionIds, result } = work();
-      for (const id of deletedSessionIds) this.rows.forget(id);
-      return result;
-    });
   }
 
   /** Commits the writes still queued, folds the tail (so the next start has none), then closes the database. */
