@@ -119,4 +119,19 @@ describeWithPostgres('PostgreSQL bus: what notifications did not bring is filled
     await waitFor(() => received.get(id)!.length >= 3, 5_000, 'the end');
     expect(received.get(id)!.map(describeEvent)).toEqual(['1 notified', '2 lost', '3 ended']);
   });
+
+  test('a session erased while its end was not heard: its subscriptions end, at the event each waits for', async () => {
+    const { append, received, poolB } = instances;
+    const id = await instances.session();
+    await append(id, 'notified', true);
+    await waitFor(() => received.get(id)!.length >= 1, 5_000, 'the entry');
+    // What the admin service's erasure deletes, with its notification lost.
+    for (const table of ['entries', 'participants', 'attendance']) {
+      await poolB.query(`DELETE FROM ${table} WHERE session_pk = (SELECT pk FROM sessions WHERE id = $1)`, [id]);
+    }
+    await poolB.query('DELETE FROM sessions WHERE id = $1', [id]);
+    await waitFor(() => received.get(id)!.length >= 2, 5_000, 'the end of the erased session');
+    expect(received.get(id)!.map(describeEvent)).toEqual(['1 notified', '2 ended']);
+    expect(instances.errors).toEqual([]);
+  });
 });

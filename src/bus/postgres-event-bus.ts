@@ -37,7 +37,7 @@ export class PostgresEventBus implements EventBus {
   ) {
     this.subscribers = new SessionSubscribers((error) => reportError(error));
     this.storeFill = new StoreFill(pool, this.subscribers, (event) => this.subscribers.offer(event, this.watchGap));
-    this.reconciler = new StoreReconciler(pool, this.subscribers, (sessionId) => this.storeFill.fill(sessionId));
+    this.reconciler = new StoreReconciler(pool, this.subscribers, (sessionId) => this.storeFill.fill(sessionId), (sessionId) => this.subscribers.endErased(sessionId));
     channel.onMessage((message) => this.receive(message));
     channel.onReconnect(() => this.reconciler.afterReconnect());
   }

@@ -46,6 +46,17 @@ export class SessionSubscribers {
     }
   }
 
+  /**
+   * Ends every subscription of a session that no longer exists (erased while its end was not
+   * heard), each at the event it waits for. One whose delivery has not started is left to the next check.
+   */
+  endErased(sessionId: string): void {
+    for (const subscription of this.of(sessionId)) {
+      const seq = subscription.delivery.expectedSeq;
+      if (seq !== undefined) this.isolated(subscription, () => subscription.delivery.offer({ kind: 'ended', sessionId, seq }));
+    }
+  }
+
   /** The subscriptions of `sessionId` (empty if none). */
   of(sessionId: string): readonly LocalSubscription[] {
     return this.bySession.get(sessionId) ?? [];

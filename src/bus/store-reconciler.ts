@@ -11,7 +11,9 @@ const RECONCILE_EVERY_MS = 500;
  * Checks every subscribed session against the store, periodically and after the channel
  * reconnects, and has those behind filled (`fill`). Periodically it fills only sessions still
  * behind what the store held at the previous check (an entry committed since may be on its way);
- * after a reconnection, every session behind the store now (notifications were missed).
+ * after a reconnection, every session behind the store now (notifications were missed). A
+ * subscribed session the store no longer has was erased (the admin service): if its `ended` event
+ * was missed too, its subscriptions would wait for ever, so they are ended (`erased`).
  */
 export class StoreReconciler {
   private readonly timer: NodeJS.Timeout;
@@ -23,6 +25,7 @@ export class StoreReconciler {
     private readonly pool: pg.Pool,
     private readonly subscribers: SessionSubscribers,
     private readonly fill: (sessionId: string) => void,
+    private readonly erased: (sessionId: string) => void,
   ) {
     this.timer = setInterval(() => this.reconcile(false), RECONCILE_EVERY_MS);
     this.timer.unref();
@@ -52,6 +55,8 @@ export class StoreReconciler {
         for (const [sessionId, position] of afterReconnect ? stored : this.storedAtLastCheck) {
           if (this.isBehind(sessionId, position)) this.fill(sessionId);
         }
+        // Subscriptions are made to sessions read from the store first: one missing now was deleted.
+        for (const sessionId of sessionIds) if (!stored.has(sessionId)) this.erased(sessionId);
         this.storedAtLastCheck = stored;
       })
       .catch(() => {}) // the database is away: the next round, or the channel's reconnection, will do
