@@ -17,11 +17,13 @@ const BUDGET_MB = 32;
  * What the server may hold beside the budget: the encoded history cache (one 2 MiB session), the
  * attackers' connections, and above all replies dropped but not yet returned to the system (V8
  * collects once external memory has grown by about 64 MB, and malloc keeps some of what is freed).
- * Measured here, growth with the budget: 55-112 MB; with the server as it was before these limits:
- * 208-264 MB. (With only the budget off, the per-stream limits still bound each stream: 103-158
- * MB; the budget itself is checked exactly in memory-budget.test.ts, through what the server counts.)
+ * Measured here, growth with the budget: 55-112 MB, and once 138 MB on a CI run sharing the machine
+ * (garbage collected later); with the server as it was before these limits: 208-264 MB. The bound,
+ * 176 MB, sits between the two. (With only the budget off, the per-stream limits still bound each
+ * stream: 103-158 MB, which this test cannot tell from the budget on; the budget itself is checked
+ * exactly in memory-budget.test.ts, through what the server counts.)
  */
-const ALLOWANCE_MB = 96;
+const ALLOWANCE_MB = 144;
 const ROUNDS = 6;
 const HISTORY_ENTRIES = 250; // x ~8 KB: just under the default 2 MiB history cap
 
