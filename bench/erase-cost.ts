@@ -14,6 +14,7 @@ import { encodedHistoryEntrySize } from '../src/transport/history-entry-size';
 import { openDatabase } from '../src/storage/open-database';
 import { SqliteSessionAdministration } from '../src/storage/sqlite-session-administration';
 import { SqliteSessionStore } from '../src/storage/sqlite-session-store';
+import { deleteEntriesOfSessions } from '../src/storage/sqlite/delete-entries';
 
 const CUSTOMERS = 100;
 const SESSIONS_PER_CUSTOMER = 5;
@@ -67,8 +68,8 @@ async function traffic({ store }: Opened, fromCustomer: number): Promise<void> {
 function rawDelete({ db, store }: Opened, customerId: string): Promise<void> {
   return store.housekeeping.deleteThroughWriteQueue(() => {
     const pks = db.prepare<[string], { pk: number }>('SELECT pk FROM sessions WHERE customer = ?').all(customerId).map((r) => r.pk);
+    deleteEntriesOfSessions(db, pks); // through the entry log's index and tail, as the erasure does
     for (const pk of pks) {
-      db.prepare('DELETE FROM entries WHERE session_pk = ?').run(pk);
       db.prepare('DELETE FROM participants WHERE session_pk = ?').run(pk);
       db.prepare('DELETE FROM sessions WHERE pk = ?').run(pk);
     }
