@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
-import { connectionConfig, quoteIdentifier } from '../src/storage/postgres/postgres-connection';
+import { connectionConfig, quoteIdentifier, whyUnreachable } from '../src/storage/postgres/postgres-connection';
 import { runLoad, type LoadResult } from './load-generator';
 import { REAL_SERVER_ENV } from './measure-server';
 import { PostgresCpu } from './postgres-cpu';
@@ -37,17 +37,8 @@ export type TwoInstancesRow = Readonly<{
 }>;
 
 /** Whether the scenarios' PostgreSQL answers; why not, otherwise. */
-export async function postgresMissing(): Promise<string | undefined> {
-  const client = new pg.Client({ ...connectionConfig({ url: BENCH_POSTGRES_URL, schema: 'public' }), connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  } finally {
-    await client.end().catch(() => {});
-  }
+export function postgresMissing(): Promise<string | undefined> {
+  return whyUnreachable(BENCH_POSTGRES_URL);
 }
 
 /**

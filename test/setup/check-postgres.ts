@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { connectionConfig } from '../../src/storage/postgres/postgres-connection';
+import { whyUnreachable } from '../../src/storage/postgres/postgres-connection';
 
 /**
  * Does the PostgreSQL of SUPPORT_TEST_POSTGRES_URL (default the local server) answer? If not, the
@@ -8,22 +7,9 @@ import { connectionConfig } from '../../src/storage/postgres/postgres-connection
  */
 export async function checkPostgres(): Promise<void> {
   const url = process.env.SUPPORT_TEST_POSTGRES_URL ?? 'postgres://127.0.0.1:5432/test';
-  const reason = await unreachable(url);
+  const reason = await whyUnreachable(url);
   if (!reason) return;
   if (process.env.CI === 'true') throw new Error(`PostgreSQL at ${url} does not answer (${reason}); CI needs it for the PostgreSQL suites`);
   process.env.SUPPORT_TEST_POSTGRES_MISSING = reason;
   process.stderr.write(`\nPostgreSQL suites NOT RUN: no PostgreSQL answers at ${url} (${reason}); set SUPPORT_TEST_POSTGRES_URL, or start it\n`);
-}
-
-async function unreachable(url: string): Promise<string | undefined> {
-  const client = new pg.Client({ ...connectionConfig({ url, schema: 'public' }), connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }

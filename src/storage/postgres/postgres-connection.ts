@@ -33,6 +33,20 @@ export function createPool(location: PostgresLocation, size: number): pg.Pool {
 }
 
 /** `name` as a quoted SQL identifier. */
+/** Whether the PostgreSQL at `url` answers a query within 3 s: undefined if it does, why not otherwise (tests and the bench check before they start). */
+export async function whyUnreachable(url: string): Promise<string | undefined> {
+  const client = new pg.Client({ ...connectionConfig({ url, schema: 'public' }), connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
