@@ -88,7 +88,8 @@ beforeAll(async () => {
     missing: path.join(dir, 'no-such-file.pem'),
     text: write('not-pem.pem', 'this is not a certificate\n'),
     shortSecret: write('short-secret', crypto.randomBytes(16).toString('hex').slice(0, 31) + '\n'),
-    goodSecret: write('good-secret', crypto.randomBytes(32)),
+    // Hex, so that no byte is a final newline the server strips (random bytes ended in \n 1 time in 256, and fell short of 32).
+    goodSecret: write('good-secret', crypto.randomBytes(32).toString('hex')),
     notJson: write('jwks.json', '{"keys": [ this is not JSON'),
   });
   // A few refusals at a time (each child exits as soon as it has checked its flags): all at once
